@@ -1,0 +1,208 @@
+"""The platform's configuration, read from one documented file (`cpa.toml`).
+
+Every setting has a safe default here, so a fresh clone runs without editing anything. The
+file named by ``CPA_CONFIG`` (default: ``cpa.toml`` at the repository root) overrides the
+defaults, and a few environment variables override paths so that tests and deployments can
+point the pipeline elsewhere without touching the file. Secrets are never read from the file:
+they come from the environment only (see :func:`hash_key`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = REPO_ROOT / "cpa.toml"
+DEMO_HASH_KEY = "demo-key-not-secret"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    landing: Path = REPO_ROOT / "data" / "landing"
+    data: Path = REPO_ROOT / "data"
+    warehouse: Path | None = None
+
+    @property
+    def warehouse_file(self) -> Path:
+        return self.warehouse or self.data / "warehouse.duckdb"
+
+    @property
+    def raw(self) -> Path:
+        """Day-partitioned Parquet of the tracker facts (clicks, conversion events)."""
+        return self.data / "raw"
+
+    @property
+    def publish(self) -> Path:
+        return self.data / "publish"
+
+    @property
+    def feeds(self) -> Path:
+        return self.data / "feeds"
+
+    @property
+    def models(self) -> Path:
+        return self.data / "models"
+
+    @property
+    def tmp(self) -> Path:
+        return self.data / "tmp"
+
+
+@dataclass(frozen=True)
+class Network:
+    timezone: str = "Europe/Moscow"
+    currency: str = "RUB"
+
+
+@dataclass(frozen=True)
+class DuckDBSettings:
+    memory_limit: str = "8GB"
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    max_quarantine_share: float = 0.05
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    tier_a_min_revenue_90d: float = 3_000_000
+    tier_b_min_revenue_90d: float = 600_000
+    promotion_growth: float = 0.25
+    needs_traffic_cap_utilisation: float = 0.30
+    needs_traffic_click_drop: float = 0.5
+    reconciliation_gap_share: float = 0.02
+    reconciliation_gap_rub: float = 10_000
+    manager_capacity_tier_a: int = 30
+    manager_capacity_other: int = 100
+    manager_monthly_cost_rub: float = 150_000
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    language: str = "en"
+    churn_threshold: float = 0.5
+    traffic_stop_min_daily_conversions: float = 5
+    traffic_stop_days: int = 3
+    margin_drop_points: float = 10
+    launch_stalled_days: int = 7
+    overdue_debt_rub: float = 50_000
+    overdue_debt_days: int = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: Paths = field(default_factory=Paths)
+    network: Network = field(default_factory=Network)
+    duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    metrics: MetricSettings = field(default_factory=MetricSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+
+    def with_paths(self, **kwargs: Any) -> Settings:
+        """A copy pointing at other folders (tests and benchmarks use this)."""
+        return replace(self, paths=replace(self.paths, **kwargs))
+
+
+_SECTIONS = {
+    "paths": Paths,
+    "network": Network,
+    "duckdb": DuckDBSettings,
+    "ingest": IngestSettings,
+    "metrics": MetricSettings,
+    "alerts": AlertSettings,
+}
+
+_PATH_ENV = {"landing": "CPA_LANDING_DIR", "data": "CPA_DATA_DIR", "warehouse": "CPA_WAREHOUSE"}
+
+
+def _coerce(section: str, key: str, value: Any, expected: type, base: Path) -> Any:
+    where = f"[{section}] {key}"
+    if section == "paths":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be a non-empty path string, got {value!r}")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (base / path)
+    if expected is bool or isinstance(value, bool):
+        raise ConfigError(f"{where} must be a {expected.__name__}, got {value!r}")
+    try:
+        return expected(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} must be a {expected.__name__}, got {value!r}") from exc
+
+
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    """Read the settings file (``CPA_CONFIG`` or the repository's ``cpa.toml``) over the defaults.
+
+    Unknown sections or keys are errors, not silently ignored: a typo in a threshold name
+    must not leave the default in force unnoticed.
+    """
+    path = Path(config_file or os.environ.get("CPA_CONFIG") or DEFAULT_CONFIG_FILE)
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or unset CPA_CONFIG.") from exc
+    elif config_file or os.environ.get("CPA_CONFIG"):
+        raise ConfigError(f"configuration file {path} does not exist (from CPA_CONFIG or argument)")
+
+    base = path.parent
+    sections: dict[str, Any] = {}
+    for name, values in raw.items():
+        cls = _SECTIONS.get(name)
+        if cls is None:
+            raise ConfigError(f"{path}: unknown section [{name}]; known: {', '.join(_SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table of settings")
+        known = {f.name: f for f in fields(cls)}
+        kwargs = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(
+                    f"{path}: unknown setting [{name}] {key}; known: {', '.join(known)}"
+                )
+            default = getattr(cls(), key)
+            expected = type(default) if default is not None else str
+            kwargs[key] = _coerce(name, key, value, expected, base)
+        sections[name] = cls(**kwargs)
+
+    settings = Settings(**sections)
+    overrides = {
+        key: Path(os.environ[env]).expanduser().resolve()
+        for key, env in _PATH_ENV.items()
+        if os.environ.get(env)
+    }
+    if overrides:
+        settings = settings.with_paths(**overrides)
+    if settings.alerts.language not in ("en", "ru"):
+        raise ConfigError(f"[alerts] language must be 'en' or 'ru', got {settings.alerts.language!r}")
+    return settings
+
+
+def hash_key(*, allow_demo: bool = False) -> bytes:
+    """The secret key for hashing personal data, from ``CPA_HASH_KEY``.
+
+    Outside the demo a missing key is an error rather than a silent default: hashes made with
+    a public key could be reversed by brute force over the small space of phones or IPs.
+    """
+    value = os.environ.get("CPA_HASH_KEY")
+    if value:
+        return value.encode("utf-8")
+    if allow_demo or os.environ.get("CPA_DEMO") == "1":
+        return DEMO_HASH_KEY.encode("utf-8")
+    raise ConfigError(
+        "CPA_HASH_KEY is not set: personal data (IPs, user agents, names, e-mails, phones) is "
+        "hashed with this secret key at ingestion. Set it in the environment, e.g. "
+        "`export CPA_HASH_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')`, "
+        "and keep it stable: changing it changes every hash. For the bundled demo, set CPA_DEMO=1."
+    )
