@@ -71,6 +71,7 @@ class DuckDBSettings:
 @dataclass(frozen=True)
 class IngestSettings:
     max_quarantine_share: float = 0.05
+    partitions_start: str = "2024-10-01"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,19 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class MLSettings:
+    """Churn model and forecasts (owner: ML). The alert threshold is [alerts] churn_threshold."""
+
+    seed: int = 42
+    threads: int = 1  # OpenMP threads for model fits (threadpoolctl); keep 1-2 on shared hosts
+    calls_per_week: int = 20  # k for precision@k: clients the managers can call in a week
+    snapshot_weekday: int = 1  # ISO weekday of the weekly churn snapshots (1 = Monday)
+    backtest_folds: int = 8  # rolling origins of the churn backtest (4 weekly snapshots each)
+    forecast_horizon_weeks: int = 13
+    forecast_backtest_origins: int = 8  # rolling origins of the forecast backtest
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: Paths = field(default_factory=Paths)
     network: Network = field(default_factory=Network)
@@ -107,6 +121,7 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     metrics: MetricSettings = field(default_factory=MetricSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    ml: MLSettings = field(default_factory=MLSettings)
 
     def with_paths(self, **kwargs: Any) -> Settings:
         """A copy pointing at other folders (tests and benchmarks use this)."""
@@ -120,6 +135,7 @@ _SECTIONS = {
     "ingest": IngestSettings,
     "metrics": MetricSettings,
     "alerts": AlertSettings,
+    "ml": MLSettings,
 }
 
 _PATH_ENV = {"landing": "CPA_LANDING_DIR", "data": "CPA_DATA_DIR", "warehouse": "CPA_WAREHOUSE"}
