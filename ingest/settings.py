@@ -98,6 +98,29 @@ class AlertSettings:
     launch_stalled_days: int = 7
     overdue_debt_rub: float = 50_000
     overdue_debt_days: int = 30
+    tier_change_lookback_days: int = 7  # a tier change stays an open alert this many days
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """BI publishing (owner: EXPORTS): versions kept so open readers of old ones are not cut off."""
+
+    keep_versions: int = 3
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Who receives alert e-mails (owner: EXPORTS). Endpoints and credentials: environment only.
+
+    ``recipients_file`` is a CSV ``manager_id,email[,language]`` (team leads, account managers and
+    an ``ops`` row for run failures and unassigned alerts); e-mail addresses are personal data, so
+    the file lives outside git. Relative to this config file; env CPA_ALERT_RECIPIENTS overrides.
+    """
+
+    recipients_file: Path | None = None
+    webhook_max_attempts: int = 4
+    webhook_backoff_seconds: float = 1.0  # doubles after every failed attempt
+    delivery_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +144,8 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     metrics: MetricSettings = field(default_factory=MetricSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
     ml: MLSettings = field(default_factory=MLSettings)
 
     def with_paths(self, **kwargs: Any) -> Settings:
@@ -135,15 +160,20 @@ _SECTIONS = {
     "ingest": IngestSettings,
     "metrics": MetricSettings,
     "alerts": AlertSettings,
+    "publish": PublishSettings,
+    "routing": RoutingSettings,
     "ml": MLSettings,
 }
+
+# Path-valued keys outside [paths]: resolved relative to the config file like [paths] entries.
+_PATH_KEYS = {("routing", "recipients_file")}
 
 _PATH_ENV = {"landing": "CPA_LANDING_DIR", "data": "CPA_DATA_DIR", "warehouse": "CPA_WAREHOUSE"}
 
 
 def _coerce(section: str, key: str, value: Any, expected: type, base: Path) -> Any:
     where = f"[{section}] {key}"
-    if section == "paths":
+    if section == "paths" or (section, key) in _PATH_KEYS:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be a non-empty path string, got {value!r}")
         path = Path(value).expanduser()
