@@ -1,0 +1,87 @@
+"""Bytes to text: gzip, encodings, and splitting into numbered lines.
+
+Billing exports are Windows-1251 by contract but sometimes arrive re-saved as UTF-8 (with or
+without a BOM). Cyrillic text in cp1251 is practically never valid UTF-8, so: a BOM means
+UTF-8; otherwise bytes that decode as UTF-8 *and* give a header with Cyrillic letters are UTF-8;
+anything else is read as cp1251, and bytes cp1251 does not define are an ``encoding_error``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.readers import FileRejected
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def gunzip(data: bytes) -> bytes:
+    """Decompress a gzip file completely; a truncated or corrupt stream rejects the file."""
+    if not data:
+        raise FileRejected("unreadable_file", "the file is empty (0 bytes)")
+    try:
+        return gzip.decompress(data)
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+        raise FileRejected(
+            "unreadable_file", f"gzip stream is truncated or corrupt ({exc}); ask for a re-delivery"
+        ) from exc
+
+
+def decode_utf8(data: bytes) -> str:
+    """UTF-8 text (a BOM is tolerated); undecodable bytes reject the file with their offset."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            "encoding_error",
+            f"not valid UTF-8 at byte {exc.start}: {exc.reason}; the contract says UTF-8",
+        ) from exc
+
+
+def decode_billing(data: bytes) -> tuple[str, str]:
+    """(text, encoding used) for a billing CSV: BOM → UTF-8; valid UTF-8 with a Cyrillic
+    header → UTF-8; otherwise Windows-1251."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return decode_utf8(data), "utf-8-sig"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _CYRILLIC.search(text.split("\n", 1)[0]):
+        return text, "utf-8"
+    try:
+        return data.decode("cp1251"), "cp1251"
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            "encoding_error",
+            f"neither UTF-8 nor Windows-1251: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+        ) from exc
+
+
+def split_lines(text: str) -> pl.DataFrame:
+    """Numbered physical lines (``_source_line`` 1-based, ``_text`` without CR/LF).
+
+    The split runs in Arrow (C++), not in a Python loop: a day of clicks has millions of lines.
+    A final newline does not make an extra empty line.
+    """
+    if text.endswith("\n"):
+        text = text[:-1]
+    if not text:
+        return pl.DataFrame(schema={"_source_line": pl.Int64, "_text": pl.String})
+    arr = pa.array([text], type=pa.large_string())
+    parts = pc.list_flatten(pc.split_pattern(arr, "\n"))
+    frame = pl.DataFrame({"_text": pl.from_arrow(parts)})
+    frame = frame.with_columns(pl.col("_text").cast(pl.String))
+    if "\r" in text:
+        frame = frame.with_columns(pl.col("_text").str.strip_suffix("\r"))
+    return frame.with_row_index("_source_line", offset=1).with_columns(
+        pl.col("_source_line").cast(pl.Int64)
+    )

@@ -1,0 +1,58 @@
+"""Writing raw rows: DuckDB tables replaced per source file, Parquet partitions renamed in.
+
+Both writers replace *exactly what one file contributed*, so a corrected delivery is a
+replacement, not an append, and a rerun after a crash converges to the same state:
+- tables: ``DELETE … WHERE _source_file = ?`` then ``INSERT`` inside the caller's transaction;
+- Parquet: the partition file is written beside (``.part-0.parquet.tmp-<pid>``) and renamed
+  over ``part-0.parquet`` (atomic on POSIX), before the manifest row commits. A crash between
+  the two leaves a partition the manifest does not know yet; the rerun rewrites it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+PART_NAME = "part-0.parquet"
+
+
+def partition_path(raw_root: Path, dataset: str, day: date) -> Path:
+    return raw_root / dataset / f"file_day={day.isoformat()}" / PART_NAME
+
+
+def write_partition(path: Path, rows: pl.DataFrame) -> None:
+    """Atomically put ``rows`` in place as the partition file (written beside, renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    rows.write_parquet(tmp, compression="zstd", statistics=True)
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_partition(path: Path, columns: list[str] | None = None) -> pl.DataFrame | None:
+    if not path.exists():
+        return None
+    return pl.read_parquet(path, columns=columns)
+
+
+def replace_table_rows(
+    con: duckdb.DuckDBPyConnection, table: str, source_file: str, rows: pl.DataFrame
+) -> None:
+    """Delete a file's rows and insert its new ones (call inside a transaction)."""
+    con.execute(f"DELETE FROM {table} WHERE _source_file = ?", [source_file])
+    append_table_rows(con, table, rows)
+
+
+def append_table_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame) -> None:
+    if rows.height == 0:
+        return
+    con.register("_ingest_rows", rows.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _ingest_rows")
+    finally:
+        con.unregister("_ingest_rows")
