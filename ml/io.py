@@ -1,0 +1,86 @@
+"""Thin I/O: read the marts the ML code needs from DuckDB, write the `ml` schema tables.
+
+Writes are idempotent: a re-run replaces what the same run wrote (scores of the same
+score_date; the latest forecasts, profiles and backtests) inside one transaction, so a crash
+leaves either the old or the new rows, never half of them.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from ml.frames import INPUTS, check_frame
+
+SCHEMA = "ml"
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".", 1)
+    rows = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def _read(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
+    """A query result as Polars (DuckDB 2.0: relations have .pl(), the connection has not)."""
+    return con.sql(sql).pl()
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] | None = None
+                ) -> dict[str, pl.DataFrame | None]:
+    """The input marts (all, or `names`) as Polars frames (None for a missing optional one).
+
+    Raises ml.frames.InputError naming the mart when a required mart or column is missing.
+    """
+    frames: dict[str, pl.DataFrame | None] = {}
+    for name, (mart, _columns, _optional) in INPUTS.items():
+        if names is not None and name not in names:
+            continue
+        exists = table_exists(con, mart)
+        frames[name] = _read(con, f"select * from {mart}") if exists else None
+        check_frame(name, frames[name])
+    return frames
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+           delete_where: str | None = None, params: list | None = None) -> None:
+    """Create the table from the frame, or delete (all / matching) rows and insert, atomically."""
+    qualified = f"{SCHEMA}.{table}"
+    con.execute(f"create schema if not exists {SCHEMA}")
+    arrow = frame.to_arrow()
+    con.register("_ml_frame", arrow)
+    try:
+        con.execute("begin transaction")
+        try:
+            if not table_exists(con, qualified) or delete_where is None:
+                con.execute(f"create or replace table {qualified} as select * from _ml_frame")
+            else:
+                con.execute(f"delete from {qualified} where {delete_where}", params or [])
+                con.execute(f"insert into {qualified} by name select * from _ml_frame")
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    finally:
+        con.unregister("_ml_frame")
+
+
+def write_scores(con: duckdb.DuckDBPyConnection, scores: pl.DataFrame) -> None:
+    """ml.churn_scores: replace the rows of the score dates in `scores`, keep older dates."""
+    days = scores["score_date"].unique().to_list()
+    if not days:
+        return
+    placeholders = ", ".join("?" for _ in days)
+    _write(con, "churn_scores", scores, f"score_date in ({placeholders})", days)
+
+
+def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Replace a whole ml table (forecasts, profiles, backtests: the latest run is the truth)."""
+    _write(con, table, frame)
+
+
+def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    return _read(con, f"select * from {SCHEMA}.{table}")
