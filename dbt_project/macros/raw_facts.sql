@@ -1,0 +1,143 @@
+{#- The tracker facts (clicks, conversion events) are day-partitioned Parquet that ingestion writes
+    (docs/raw_layer.md). These macros read them, detect which partitions changed since a model
+    last consumed them, and drive the incremental models from that.
+
+    Where the raw folder is: env CPA_RAW_DIR (the orchestrator exports it), default data/raw. -#}
+
+{% macro raw_dir() -%}{{ return(env_var('CPA_RAW_DIR', 'data/raw') | replace('\\', '/')) }}{%- endmacro %}
+
+{% macro raw_glob(dataset) -%}{{ return(raw_dir() ~ '/' ~ dataset ~ '/*/*.parquet') }}{%- endmacro %}
+
+{#- True when at least one partition file of the dataset exists (checked at run time only). -#}
+{% macro raw_files_exist(dataset) %}
+    {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {%- set result = run_query("select count(*) from glob('" ~ raw_glob(dataset) ~ "')") -%}
+    {{ return(result.columns[0].values()[0] > 0) }}
+{% endmacro %}
+
+{#- Typed empty relations, so that a warehouse with no partition yet still builds (empty facts). -#}
+{% macro empty_raw_fact(dataset) -%}
+    {%- if dataset == 'clicks' -%}
+    (select cast(null as varchar) as click_id, cast(null as timestamp) as ts,
+            cast(null as bigint) as offer_id, cast(null as bigint) as publisher_id,
+            cast(null as varchar) as source, cast(null as varchar) as sub_id,
+            cast(null as varchar) as country, cast(null as varchar) as device,
+            cast(null as varchar) as os, cast(null as varchar) as ip_hash,
+            cast(null as varchar) as user_agent_hash, cast(null as boolean) as is_unique,
+            cast(null as boolean) as is_bot, cast(null as varchar) as _source_file,
+            cast(null as bigint) as _source_line, cast(null as date) as file_day
+     where 1 = 0)
+    {%- else -%}
+    (select cast(null as varchar) as conversion_id, cast(null as varchar) as click_id,
+            cast(null as bigint) as offer_id, cast(null as bigint) as advertiser_id,
+            cast(null as bigint) as publisher_id, cast(null as varchar) as goal,
+            cast(null as varchar) as status, cast(null as timestamp) as created_at,
+            cast(null as timestamp) as updated_at, cast(null as double) as revenue,
+            cast(null as double) as payout, cast(null as varchar) as currency,
+            cast(null as varchar) as sub_id, cast(null as varchar) as country,
+            cast(null as varchar) as comment, cast(null as varchar) as _source_file,
+            cast(null as bigint) as _source_line, cast(null as date) as file_day
+     where 1 = 0)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The relation a staging model selects from: the external source, or an empty typed relation
+    when ingestion has not written any partition yet. source() is always called so that the
+    lineage (and dagster's asset graph) is the same either way. -#}
+{% macro raw_fact(dataset) -%}
+    {%- set rel = source('raw', dataset) -%}
+    {%- if raw_files_exist(dataset) -%}{{ rel }}{%- else -%}{{ empty_raw_fact(dataset) }}{%- endif -%}
+{%- endmacro %}
+
+{#- One row per partition (file_day) of a dataset with a fingerprint of its files: count, bytes,
+    newest modification time. Ingestion rewrites a partition (beside, then rename) whenever its
+    content changes, so a changed fingerprint means changed content. -#}
+{% macro raw_partition_listing(dataset) -%}
+    {%- if raw_files_exist(dataset) -%}
+    select '{{ dataset }}' as dataset,
+           cast(regexp_extract(filename, 'file_day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
+           count(*) as files,
+           cast(sum(size) as bigint) as bytes,
+           max(cast(last_modified as timestamp)) as max_mtime
+    from read_blob('{{ raw_glob(dataset) }}')
+    group by 1, 2
+    {%- else -%}
+    select cast('{{ dataset }}' as varchar) as dataset, cast(null as date) as file_day,
+           cast(0 as bigint) as files, cast(0 as bigint) as bytes,
+           cast(null as timestamp) as max_mtime
+    where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The plan of an incremental fact model over `dataset`, computed at run time:
+      full      - rebuild everything (first build, --full-refresh, or an empty target);
+      days      - otherwise the reporting days to rebuild: every day that any version (old or
+                  new) of a partition changed since the model's watermark touched;
+      watermark - the newest partition observation the model will have consumed.
+    The model stores the watermark in `_observed_at`; a failed run leaves it unchanged, so the
+    next run picks the same partitions up again (idempotent). -#}
+{% macro fact_plan(dataset) %}
+    {%- set partitions = ref('int_raw_partitions') -%}
+    {%- set plan = {'full': true, 'days': [], 'watermark': none} -%}
+    {%- if execute -%}
+        {%- set wm = run_query("select max(observed_at) from " ~ partitions ~ " where dataset = '" ~ dataset ~ "'") -%}
+        {%- do plan.update({'watermark': wm.columns[0].values()[0]}) -%}
+        {%- if is_incremental() -%}
+            {%- set old = run_query("select max(_observed_at) from " ~ this).columns[0].values()[0] -%}
+            {%- if old is not none -%}
+                {%- set days_sql -%}
+                    select distinct d.day
+                    from {{ partitions }} as p, unnest(p.touched_days) as d(day)
+                    where p.dataset = '{{ dataset }}'
+                      and p.file_day in (
+                          select file_day from {{ partitions }}
+                          where dataset = '{{ dataset }}'
+                            and observed_at > cast('{{ old }}' as timestamp))
+                    order by 1
+                {%- endset -%}
+                {%- do plan.update({'full': false, 'days': run_query(days_sql).columns[0].values() | list}) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(plan) }}
+{% endmacro %}
+
+{#- WHERE clause restricting a fact read to the plan's days: a cheap prefilter on the UTC
+    timestamp (one day of margin either side covers any zone offset; lets Parquet skip row
+    groups by their statistics) and the exact filter on the reporting day. -#}
+{% macro plan_filter(plan, ts_col, day_col) -%}
+    {%- if plan.full -%}
+        1 = 1
+    {%- elif plan.days | length == 0 -%}
+        1 = 0
+    {%- else -%}
+        {%- set lo = plan.days | min -%}
+        {%- set hi = plan.days | max -%}
+        {%- set one = modules.datetime.timedelta(days=1) -%}
+        {{ ts_col }} >= cast('{{ lo - one }}' as timestamp)
+        and {{ ts_col }} < cast('{{ hi + one + one }}' as timestamp)
+        and {{ day_col }} in ({% for d in plan.days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of an incremental fact: remove the days the plan rebuilds (all of them on a full
+    plan), so a day whose rows all disappeared is emptied too. Runs inside the model's
+    transaction, before the insert. -#}
+{% macro plan_delete(dataset, day_col) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set plan = fact_plan(dataset) -%}
+        {%- if plan.full -%}
+            delete from {{ this }}
+        {%- elif plan.days | length > 0 -%}
+            delete from {{ this }} where {{ day_col }} in ({% for d in plan.days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+        {%- else -%}
+            select 1
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro watermark_literal(plan) -%}
+    {%- if plan.watermark is none -%}cast(null as timestamp){%- else -%}cast('{{ plan.watermark }}' as timestamp){%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,18 @@
+-- Conversions per reporting day of creation x offer x publisher x advertiser (the conversion's
+-- own advertiser_id, sources.md reading 12), by current status, money in RUB.
+select
+    created_day                                                   as day,
+    offer_id,
+    publisher_id,
+    advertiser_id,
+    count(*) filter (where status <> 'trash')                     as conversions,
+    count(*) filter (where status = 'approved')                   as approved,
+    count(*) filter (where status = 'pending')                    as pending,
+    count(*) filter (where status = 'rejected')                   as rejected,
+    count(*) filter (where status = 'trash')                      as trash,
+    coalesce(sum(revenue_rub) filter (where status = 'approved'), 0) as revenue,
+    coalesce(sum(revenue_rub) filter (where status = 'pending'), 0)  as hold_revenue,
+    coalesce(sum(payout_rub) filter (where status = 'approved'), 0)  as payout,
+    coalesce(sum(payout_rub) filter (where status = 'pending'), 0)   as hold_payout
+from {{ ref('int_conversions') }}
+group by created_day, offer_id, publisher_id, advertiser_id

@@ -1,0 +1,53 @@
+-- Traffic and conversions per offer and reporting day (rows where either exists), with the
+-- offer's state that day (newest snapshot on or before it; the newest snapshot that lists the
+-- offer when none does).
+with clicks as (
+    select day, offer_id,
+           cast(sum(clicks) as bigint) as clicks, cast(sum(clean_clicks) as bigint) as clean_clicks, cast(sum(bot_clicks) as bigint) as bot_clicks
+    from {{ ref('int_clicks_daily') }}
+    group by day, offer_id
+),
+
+conversions as (
+    select day, offer_id,
+           cast(sum(conversions) as bigint) as conversions, cast(sum(approved) as bigint) as approved, cast(sum(pending) as bigint) as pending,
+           cast(sum(rejected) as bigint) as rejected, cast(sum(trash) as bigint) as trash, sum(revenue) as revenue,
+           sum(hold_revenue) as hold_revenue, sum(payout) as payout,
+           sum(hold_payout) as hold_payout
+    from {{ ref('int_conversions_daily') }}
+    group by day, offer_id
+),
+
+joined as (
+    select
+        coalesce(clicks.day, conversions.day)           as day,
+        coalesce(clicks.offer_id, conversions.offer_id) as offer_id,
+        coalesce(clicks.clicks, 0)                      as clicks,
+        coalesce(clicks.clean_clicks, 0)                as clean_clicks,
+        coalesce(clicks.bot_clicks, 0)                  as bot_clicks,
+        coalesce(conversions.conversions, 0)            as conversions,
+        coalesce(conversions.approved, 0)               as approved,
+        coalesce(conversions.pending, 0)                as pending,
+        coalesce(conversions.rejected, 0)               as rejected,
+        coalesce(conversions.trash, 0)                  as trash,
+        coalesce(conversions.revenue, 0)                as revenue,
+        coalesce(conversions.hold_revenue, 0)           as hold_revenue,
+        coalesce(conversions.payout, 0)                 as payout,
+        coalesce(conversions.hold_payout, 0)            as hold_payout
+    from clicks
+    full outer join conversions
+        on conversions.day = clicks.day and conversions.offer_id = clicks.offer_id
+)
+
+select
+    joined.*,
+    coalesce(state.advertiser_id, cur.advertiser_id) as advertiser_id,
+    coalesce(state.category, cur.category)           as category,
+    coalesce(state.payout_model, cur.payout_model)   as payout_model,
+    coalesce(state.status, cur.status)               as offer_status,
+    case when state.offer_id is not null then state.daily_cap else cur.daily_cap end as daily_cap
+from joined
+left join {{ ref('int_offer_state_daily') }} as state
+    on state.offer_id = joined.offer_id and state.day = joined.day
+left join {{ ref('int_offers_current') }} as cur
+    on cur.offer_id = joined.offer_id
