@@ -88,7 +88,8 @@ class SourceContract:
     sample_key: str
     checks: tuple[Check, ...]
     derived: dict[str, str] = field(default_factory=dict)
-    # Derived expressions that need another raw table: dropped (reported) if it is not loaded.
+    # Derived expressions that need other raw tables (comma-separated): dropped, and reported,
+    # while one of them is not loaded.
     needs_tables: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -179,8 +180,21 @@ def _list_in(column: str, values: tuple[str, ...]) -> str:
 
 
 _FILE_DATE = r"TRY_CAST(regexp_extract(_source_file, '(\d{4}-\d{2}-\d{2})', 1) AS DATE)"
-_OFFER_KNOWN = "EXISTS (SELECT 1 FROM raw.offers o WHERE o.offer_id = b.offer_id)"
-_PUBLISHER_KNOWN = "EXISTS (SELECT 1 FROM raw.publishers p WHERE p.publisher_id = b.publisher_id)"
+
+
+def _known(column: str, table: str, id_column: str | None = None) -> str:
+    """True if the row's id occurs in any snapshot of ``table``; NULL (not applicable) for a
+    NULL id, which is the not_null check's business."""
+    return (f"CASE WHEN b.{column} IS NOT NULL THEN EXISTS (SELECT 1 FROM {table} k "
+            f"WHERE k.{id_column or column} = b.{column}) END")
+
+
+_OFFER_KNOWN = _known("offer_id", "raw.offers")
+_PUBLISHER_KNOWN = _known("publisher_id", "raw.publishers")
+_ADVERTISER_KNOWN = """CASE WHEN b.advertiser_id IS NOT NULL THEN (
+    EXISTS (SELECT 1 FROM raw.offers o WHERE o.advertiser_id = b.advertiser_id)
+    OR EXISTS (SELECT 1 FROM raw.companies c WHERE c.advertiser_id = b.advertiser_id)) END"""
+_NEEDS_ADVERTISERS = "raw.offers, raw.companies"
 # The offer's advertiser in the newest snapshot on or before the event's file day (or the
 # oldest snapshot if the offer only appeared later): sources.md reading 12 and 13.
 _OFFER_ADVERTISER = """coalesce(
@@ -240,6 +254,7 @@ CONVERSIONS = SourceContract(
         holds("created_not_after_file_day", "critical", "no conversion created in the future"),
         holds("offer_known", "critical", "offer_id known to an offers snapshot"),
         holds("publisher_known", "critical", "publisher_id known to a publishers snapshot"),
+        holds("advertiser_known", "critical", "advertiser_id known to an offers or CRM snapshot"),
         Check("offer_advertiser_matches", "ExpectColumnPairValuesToBeEqual",
               {"column_A": "advertiser_id", "column_B": "_chk_offer_advertiser_id",
                "ignore_row_if": "either_value_is_missing"}, "warning",
@@ -252,9 +267,11 @@ CONVERSIONS = SourceContract(
         "_chk_offer_known": _OFFER_KNOWN,
         "_chk_publisher_known": _PUBLISHER_KNOWN,
         "_chk_offer_advertiser_id": _OFFER_ADVERTISER,
+        "_chk_advertiser_known": _ADVERTISER_KNOWN,
     },
     needs_tables={"_chk_offer_known": "raw.offers", "_chk_publisher_known": "raw.publishers",
-                  "_chk_offer_advertiser_id": "raw.offers"},
+                  "_chk_offer_advertiser_id": "raw.offers",
+                  "_chk_advertiser_known": _NEEDS_ADVERTISERS},
 )
 
 _OFFER_COLS = ("snapshot_date", "exported_at", "offer_id", "advertiser_id", "title", "category",
@@ -313,8 +330,11 @@ INVOICES = SourceContract(
         ordered("due_date", "invoice_date"), ordered("period_to", "period_from"),
         holds("date_not_after_file_month", "critical", "no invoice dated after its file month"),
         holds("total_is_net_plus_vat", "warning", "Сумма = Сумма без НДС + НДС (±0.01)"),
+        holds("advertiser_known", "critical", "advertiser_id known to an offers or CRM snapshot"),
     ),
+    needs_tables={"_chk_advertiser_known": _NEEDS_ADVERTISERS},
     derived={
+        "_chk_advertiser_known": _ADVERTISER_KNOWN,
         "_chk_date_not_after_file_month": "invoice_date < file_month + INTERVAL 1 MONTH",
         "_chk_total_is_net_plus_vat":
             "abs(coalesce(amount_net, 0) + coalesce(vat, 0) - amount_total) <= 0.01",
@@ -334,8 +354,11 @@ PAYMENTS = SourceContract(
         at_least("amount", 0),
         fmt("inn", INN, "warning"),
         holds("date_not_after_file_month", "critical", "no payment dated after its file month"),
+        holds("advertiser_known", "critical", "advertiser_id known to an offers or CRM snapshot"),
     ),
-    derived={"_chk_date_not_after_file_month": "payment_date < file_month + INTERVAL 1 MONTH"},
+    derived={"_chk_date_not_after_file_month": "payment_date < file_month + INTERVAL 1 MONTH",
+             "_chk_advertiser_known": _ADVERTISER_KNOWN},
+    needs_tables={"_chk_advertiser_known": _NEEDS_ADVERTISERS},
 )
 
 _FX_COLS = ("rate_date", "currency", "rate", *LINEAGE)
@@ -422,9 +445,18 @@ ACTIVITIES = SourceContract(
         at_least("duration_s", 0),
         holds("occurred_not_after_file_day", "critical",
               "no activity later than the UTC day of its file"),
+        holds("company_known", "critical", "company_id known to a companies snapshot"),
+        holds("manager_known", "critical", "manager_id known to a managers snapshot"),
+        holds("advertiser_known", "critical", "advertiser_id known to an offers or CRM snapshot"),
     ),
-    derived={"_chk_occurred_not_after_file_day":
-             f"occurred_at < {_FILE_DATE} + INTERVAL 1 DAY"},
+    derived={
+        "_chk_occurred_not_after_file_day": f"occurred_at < {_FILE_DATE} + INTERVAL 1 DAY",
+        "_chk_company_known": _known("company_id", "raw.companies"),
+        "_chk_manager_known": _known("manager_id", "raw.managers"),
+        "_chk_advertiser_known": _ADVERTISER_KNOWN,
+    },
+    needs_tables={"_chk_company_known": "raw.companies", "_chk_manager_known": "raw.managers",
+                  "_chk_advertiser_known": _NEEDS_ADVERTISERS},
 )
 
 _PROGRAM_COLS = ("snapshot_date", "advertiser_id", "program", "group_name", "started_on",

@@ -88,7 +88,7 @@ def read_sample(
     days: list[date] | None,
     max_rows: int,
 ) -> LoadedSample:
-    """The source's rows in scope, key-hash sampled down to about ``max_rows``, plus the
+    """The source's rows in scope, key-hash sampled down to about ``max_rows`` (0: all), plus the
     derived ``_chk_*`` columns its contract needs (those that cannot be computed are dropped,
     with the checks that use them, and named in ``notes``)."""
     relation, notes, missing = _relation(con, settings, spec, days)
@@ -97,7 +97,7 @@ def read_sample(
 
     total = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
-    buckets = math.ceil(total / max_rows) if total > max_rows else 1
+    buckets = math.ceil(total / max_rows) if 0 < max_rows < total else 1
     if buckets > 1 and spec.sample_key in columns:
         inner = f"SELECT * FROM {relation} WHERE hash({spec.sample_key}) % {buckets} = 0"
         notes.append(f"sampled 1/{buckets} of {total:,} rows by hash of {spec.sample_key}")
@@ -110,10 +110,11 @@ def read_sample(
     selected: list[str] = []
     dropped: set[str] = set()
     for name, expr in spec.derived.items():
-        needed = spec.needs_tables.get(name)
+        needed = [t.strip() for t in spec.needs_tables.get(name, "").split(",") if t.strip()]
+        absent = [t for t in needed if not table_exists(con, t)]
         reason = None
-        if needed and not table_exists(con, needed):
-            reason = f"{needed} is not loaded"
+        if absent:
+            reason = f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not loaded"
         else:
             try:  # a column the expression needs may be missing: named by columns_present
                 con.execute(f"SELECT {expr} AS {name} FROM ({inner}) AS b LIMIT 0").fetchall()

@@ -25,7 +25,6 @@ from ingest.quality.loading import LoadedSample, read_sample
 from ingest.quality.manifest import QuarantineStats, quarantine_stats
 from ingest.settings import Settings
 
-DEFAULT_MAX_ROWS = 200_000
 EXAMPLES = 5
 REDACTED = "<redacted>"
 
@@ -240,14 +239,15 @@ def run_source_checks(
     *,
     days: list[date] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
-    max_rows: int = DEFAULT_MAX_ROWS,
+    max_rows: int | None = None,
 ) -> QualityResult:
     """Validate what ingestion loaded for ``source`` (for clicks/conversions: the ``days``'
     partitions when given) against its contract and the manifest's quarantine share.
 
     ``con`` is an open warehouse connection (reused, not closed); without one the warehouse
     is opened read-only (or, if it does not exist yet, an in-memory database is used so that
-    the Parquet partitions can still be checked).
+    the Parquet partitions can still be checked). ``max_rows`` caps the rows read (default
+    ``[quality] sample_rows``; 0 = no cap).
     """
     started = time.perf_counter()
     spec = contract(source)
@@ -260,7 +260,8 @@ def run_source_checks(
         else:
             con = duckdb.connect(config={"threads": settings.duckdb.threads})
     try:
-        sample = read_sample(con, settings, spec, days, max_rows)
+        cap = settings.quality.sample_rows if max_rows is None else max_rows
+        sample = read_sample(con, settings, spec, days, cap)
         stats = quarantine_stats(con, source, days, settings.ingest.max_quarantine_share)
     finally:
         if own:
