@@ -137,6 +137,15 @@ class MLSettings:
 
 
 @dataclass(frozen=True)
+class QualitySettings:
+    """Data-quality checks on the raw layer (owner: QUALITY; ingest/quality)."""
+
+    # Rows per check, sampled by hash of the source's key (duplicates stay together): keeps a
+    # check at a few seconds on a 1M-row clicks day. 0 = no cap (check every loaded row).
+    sample_rows: int = 100_000
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: Paths = field(default_factory=Paths)
     network: Network = field(default_factory=Network)
@@ -147,6 +156,7 @@ class Settings:
     publish: PublishSettings = field(default_factory=PublishSettings)
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     ml: MLSettings = field(default_factory=MLSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
     def with_paths(self, **kwargs: Any) -> Settings:
         """A copy pointing at other folders (tests and benchmarks use this)."""
@@ -163,6 +173,7 @@ _SECTIONS = {
     "publish": PublishSettings,
     "routing": RoutingSettings,
     "ml": MLSettings,
+    "quality": QualitySettings,
 }
 
 # Path-valued keys outside [paths]: resolved relative to the config file like [paths] entries.
