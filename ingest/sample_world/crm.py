@@ -367,7 +367,7 @@ class Crm:
                         rng,
                         base,
                         int(a.company_id[i]),
-                        int(a.ids[i]),
+                        int(a.ids[i]) if d >= a.account_id_day[i] else None,
                         am_on(a, int(i), d),
                         late_payer=a.payer[i] == "late",
                     )

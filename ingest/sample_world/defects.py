@@ -63,10 +63,13 @@ class DefectPlan:
         self.d_pub_spaces_from = mondays[len(mondays) // 2]
         while self.w.days[self.d_empty_snapshot].weekday() == 0:
             self.d_empty_snapshot += 1
+        if self.d_act_empty in (self.d_act_rows, self.d_act_rows - 1):
+            self.d_act_empty = self.d_act_rows - 5  # its content must load for the dedup check
         months = sorted({d.replace(day=1) for d in world.days})[1:-1]
-        mp = self.rng.choice(len(months), size=4, replace=False)
+        mp = self.rng.choice(len(months), size=4, replace=len(months) < 5)
         self.m_inv_bom, self.m_inv_rows, self.m_pay_nobom, self.m_pay_rows = (months[i] for i in mp)
-        self.m_inv_fix = months[max(1, len(months) // 3)]
+        rest = [m for i, m in enumerate(months) if i not in set(mp.tolist())]
+        self.m_inv_fix = rest[len(rest) // 3] if rest else None
         self.test_offer_id = int(world.offers.ids.max()) + 1
         self.released_lines: list[dict] = []
         self.prev_activity: dict | None = None

@@ -289,7 +289,7 @@ def _plan_advertisers(
         else:
             growth[i] = rng.uniform(-0.05, 0.1)
         if f.startswith("freeze"):
-            freeze[i] = int(rng.integers(120, D - 10))
+            freeze[i] = int(rng.integers(min(120, D // 3), D - 10))
             if f == "freeze_warned":
                 warn[i] = freeze[i] - int(rng.integers(35, 70))
     currency = ["RUB"] * n

@@ -23,7 +23,7 @@ DAY = 86_400
 MSK = 3 * 3600
 
 
-@dataclass
+@dataclass(eq=False)
 class DayFacts:
     clicks: pl.DataFrame  # in file column order, ts-sorted
     click_offer: np.ndarray  # offer index per click
@@ -272,8 +272,10 @@ class TrafficModel:
             [np.zeros(m + has_second.sum(), bool), np.ones(chargeback.sum(), bool)]
         )
         # final state as of the world's end
-        final = np.where(has_second & (settle_sec > self.world_end), 0, status)
-        final = np.where(chargeback & (cb_sec <= self.world_end), 2, final)
+        end_rel = self.world_end - d * DAY  # the world's last second, relative to this day
+        final = np.where(has_second & (settle_sec > end_rel), 0, status)
+        final = np.where(chargeback & (cb_sec <= end_rel), 2, final)
+        exported = first_sec <= end_rel  # created after the last export: not in the world
         seq0 = self.conv_seq
         self.conv_seq += m
         c_msk = d + (c_sec + MSK) // DAY
@@ -303,6 +305,7 @@ class TrafficModel:
                 "final": final,
                 "fx_rate": rate,
                 "keep": keep,
+                "exported": exported,
             }
         )
         base = raw.select(
@@ -328,6 +331,7 @@ class TrafficModel:
             pl.lit(self.countries).gather(pl.col("country")).replace("", None).alias("country"),
             pl.lit(self.comments).gather(pl.col("comment_i")).alias("comment"),
             "_has_comment",
+            "exported",
             pl.lit(self.cat_names).gather(pl.col("cat")).alias("category"),
             "msk",
             "final",
@@ -351,7 +355,7 @@ class TrafficModel:
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ev_day)], strict=True):
             if hi > lo and ev_day[lo] < self.D:
                 by_day.append((int(ev_day[lo]), events.slice(int(lo), int(hi - lo))))
-        truth = base.select(
+        truth = base.filter(pl.col("exported")).select(
             "conversion_id",
             "click_id",
             "advertiser_id",
