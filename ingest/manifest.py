@@ -45,7 +45,7 @@ def json_structure(schema: dict[str, pl.DataType]) -> str:
 MANIFEST_DDL = """
 CREATE SEQUENCE IF NOT EXISTS meta.manifest_seq;
 CREATE TABLE IF NOT EXISTS meta.file_manifest (
-    manifest_id BIGINT DEFAULT nextval('meta.manifest_seq') PRIMARY KEY,
+    manifest_id BIGINT DEFAULT nextval('meta.manifest_seq'),
     source VARCHAR NOT NULL,
     file_path VARCHAR NOT NULL,
     file_name VARCHAR NOT NULL,
@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS meta.file_manifest (
 );
 CREATE SEQUENCE IF NOT EXISTS meta.quarantine_seq;
 CREATE TABLE IF NOT EXISTS meta.quarantine (
-    quarantine_id BIGINT DEFAULT nextval('meta.quarantine_seq') PRIMARY KEY,
+    quarantine_id BIGINT DEFAULT nextval('meta.quarantine_seq'),
     source VARCHAR NOT NULL,
     file_path VARCHAR NOT NULL,
     content_hash VARCHAR,

@@ -28,7 +28,7 @@ def write_partition(path: Path, rows: pl.DataFrame) -> None:
     """Atomically put ``rows`` in place as the partition file (written beside, renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    rows.write_parquet(tmp, compression="zstd", statistics=True)
+    rows.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -16,8 +16,6 @@ import polars as pl
 
 INT_TYPES = ("BIGINT", "UBIGINT")
 NUM_TYPES = ("BIGINT", "UBIGINT", "DOUBLE")
-_INT_RE = r"^[+-]?[0-9]+$"
-_NUM_RE = r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 _RU_NUM_RE = r"^-?[0-9]+(,[0-9]+)?$"
 _MAX_UNIX = 4_102_444_800  # 2100-01-01: a larger "Unix seconds" value is not a timestamp
 
@@ -72,15 +70,12 @@ def _checks(
     raw = pl.col(f.src)
     t = pl.col(f"{f.src}__t") if json_types else None
     checks: list[tuple[pl.Expr, str]] = []
-    if f.kind in ("list",):
-        empty = raw.is_null()
-    else:
-        text = raw.str.strip_chars() if f.kind not in ("str", "pii") else raw
-        empty = raw.is_null() | (text == "")
+    # values are taken exactly as delivered (no trimming): " 12" is not the integer 12
+    empty = raw.is_null() if f.kind == "list" else (raw.is_null() | (raw == ""))
     if not f.nullable:
         checks.append((empty, "missing_value"))
     present = ~empty
-    s = raw.str.strip_chars() if f.kind not in ("str", "pii", "list") else raw
+    s = raw
 
     if json_types and t is not None:
         wrong = None
@@ -100,8 +95,7 @@ def _checks(
             checks.append((present & wrong, reason))
 
     if f.kind == "int" or f.kind == "ts_unix":
-        ok = s.str.contains(_INT_RE)
-        num = pl.when(ok).then(s.cast(pl.Int64, strict=False))
+        num = s.cast(pl.Int64, strict=False)
         bad = present & num.is_null()
         if f.kind == "int":
             checks.append((bad, "unparsable_number"))
@@ -110,8 +104,8 @@ def _checks(
             checks.append((bad | (present & ((num < 0) | (num > _MAX_UNIX))), "unparsable_date"))
             typed = pl.from_epoch(num.clip(0, _MAX_UNIX), time_unit="s").cast(pl.Datetime("us"))
     elif f.kind in ("number", "money"):
-        num = pl.when(s.str.contains(_NUM_RE)).then(s.cast(pl.Float64, strict=False))
-        checks.append((present & num.is_null(), "unparsable_number"))
+        num = s.cast(pl.Float64, strict=False)
+        checks.append((present & (num.is_null() | ~num.is_finite()), "unparsable_number"))
         if f.kind == "money":
             checks.append((present & (num < 0), "negative_amount"))
         typed = num
@@ -126,10 +120,7 @@ def _checks(
             checks.append((present & (num == 0), "unparsable_number"))
         typed = num
     elif f.kind == "ts_iso":
-        ts = pl.coalesce(
-            s.str.to_datetime("%Y-%m-%dT%H:%M:%SZ", strict=False, time_unit="us"),
-            s.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="us"),
-        )
+        ts = s.str.to_datetime("%Y-%m-%dT%H:%M:%SZ", strict=False, time_unit="us")
         checks.append((present & ts.is_null(), "unparsable_date"))
         typed = ts
     elif f.kind in ("date_iso", "date_ru"):
@@ -158,7 +149,7 @@ def _checks(
             )
         typed = raw
     elif f.kind == "pipe_list":
-        parts = pl.when(present).then(s.str.split("|").list.eval(pl.element().str.strip_chars()))
+        parts = pl.when(present).then(s.str.split("|"))
         parts = pl.when(present).then(parts).otherwise(pl.lit([], dtype=pl.List(pl.String)))
         if f.values:
             checks.append(
@@ -190,10 +181,14 @@ def validate(
     period_end: datetime | None,
 ) -> pl.DataFrame:
     """``_source_line``, the typed output columns, and ``_reason``, ``_field``, ``_value``
-    (null for clean rows), row for row with ``frame``.
+    (null for clean rows). Row order is not kept: callers sort by ``_source_line`` if needed.
 
     ``period_end`` is the exclusive end (UTC) of the day or month the file covers; a
     timestamp at or after it is in the future for that file (reading 7).
+
+    Two passes keep it fast: all rows get typed columns and one "any check failed" flag (one
+    lazy query, common subexpressions shared); only the failing rows, normally few, get the
+    first failing check's reason, field and raw value.
     """
     typed_exprs = []
     failures: list[tuple[pl.Expr, str, str]] = []
@@ -201,24 +196,31 @@ def validate(
         typed, checks = _checks(f, json_types, period_end)
         typed_exprs.append(typed)
         failures += [(cond, reason, f.src) for cond, reason in checks]
-    reason = field = value = None
-    for cond, why, src in reversed(failures):
-        raw_value = pl.col(src).cast(pl.String) if frame.schema[src] != pl.List(pl.String) else (
-            pl.col(src).list.join("|")
-        )
-        if reason is None:
-            reason = pl.when(cond).then(pl.lit(why))
-            field = pl.when(cond).then(pl.lit(src))
-            value = pl.when(cond).then(raw_value)
-        else:
-            reason = pl.when(cond).then(pl.lit(why)).otherwise(reason)
-            field = pl.when(cond).then(pl.lit(src)).otherwise(field)
-            value = pl.when(cond).then(raw_value).otherwise(value)
-    assert reason is not None and field is not None and value is not None
-    return frame.select(
-        pl.col("_source_line"),
-        *typed_exprs,
-        reason.cast(pl.String).alias("_reason"),
-        field.cast(pl.String).alias("_field"),
-        value.cast(pl.String).alias("_value"),
+    any_fail = pl.any_horizontal([cond.fill_null(False) for cond, _, _ in failures])
+    flagged = frame.lazy().with_columns(any_fail.alias("_bad")).collect()
+    bad_mask = flagged["_bad"]
+    n_bad = int(bad_mask.sum())
+    typed_all = (
+        flagged.lazy().select(pl.col("_source_line"), *typed_exprs, pl.col("_bad")).collect()
     )
+    good = typed_all.filter(~pl.col("_bad")).drop("_bad").with_columns(
+        pl.lit(None, dtype=pl.String).alias("_reason"),
+        pl.lit(None, dtype=pl.String).alias("_field"),
+        pl.lit(None, dtype=pl.String).alias("_value"),
+    )
+    if n_bad == 0:
+        return good
+    raw_bad = flagged.filter(bad_mask)
+    reason = field = value = pl.lit(None, dtype=pl.String)
+    for cond, why, src in reversed(failures):
+        is_list = raw_bad.schema[src] == pl.List(pl.String)
+        raw_value = pl.col(src).list.join("|") if is_list else pl.col(src).cast(pl.String)
+        hit = cond.fill_null(False)
+        reason = pl.when(hit).then(pl.lit(why)).otherwise(reason)
+        field = pl.when(hit).then(pl.lit(src)).otherwise(field)
+        value = pl.when(hit).then(raw_value).otherwise(value)
+    details = raw_bad.select(
+        reason.alias("_reason"), field.alias("_field"), value.alias("_value")
+    )
+    bad = typed_all.filter(pl.col("_bad")).drop("_bad").hstack(details)
+    return pl.concat([good, bad])
