@@ -572,25 +572,28 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 
 
 def test_streams_day_by_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """By design: at most one day of clicks is alive, and pending status events never reach
-    further ahead than the longest hold (+ jitter + chargeback window), however long the world."""
+    """By design: at most one block of days (<= 16) of clicks is alive at a time, and pending
+    status events never reach further ahead than the longest hold (+ jitter + chargeback
+    window), however long the world is."""
     alive: weakref.WeakSet = weakref.WeakSet()
-    peak = {"facts": 0, "horizon": 0}
-    real_day = traffic_mod.TrafficModel.day
+    peak = {"blocks": 0, "days": 0, "horizon": 0}
+    real_block = traffic_mod.TrafficModel.block
 
-    def spy(self, d: int):
-        facts, by_day = real_day(self, d)
-        alive.add(facts)
-        peak["facts"] = max(peak["facts"], len(alive))
-        peak["horizon"] = max([peak["horizon"], *[k - d for k, _ in by_day]])
-        return facts, by_day
+    def spy(self, d0: int, d1: int):
+        b = real_block(self, d0, d1)
+        alive.add(b)
+        peak["blocks"] = max(peak["blocks"], len(alive))
+        peak["days"] = max(peak["days"], d1 - d0)
+        peak["horizon"] = max([peak["horizon"], *[k - d1 for k, _, _ in b.events]])
+        return b
 
-    monkeypatch.setattr(traffic_mod.TrafficModel, "day", spy)
-    generate(
-        WorldConfig.from_scale("tiny", days=400, clicks_per_day=100, advertisers=12, publishers=20),
-        tmp_path,
+    monkeypatch.setattr(traffic_mod.TrafficModel, "block", spy)
+    cfg = WorldConfig.from_scale(
+        "tiny", days=400, clicks_per_day=100, advertisers=12, publishers=20
     )
-    assert peak["facts"] <= 2
+    generate(cfg, tmp_path)
+    assert peak["blocks"] <= 2
+    assert peak["days"] <= 16
     assert peak["horizon"] <= 45 + 3 + 40 + 1
 
 

@@ -141,39 +141,48 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
             conv_writer.write_table(tbl)
             conv_buffer.clear()
         if cd_buffer and (force or len(cd_buffer) > 31):
-            tbl = pl.concat(cd_buffer).to_arrow()
+            tbl = _clicks_daily(world, cd_buffer).to_arrow()
             if cd_writer is None:
                 cd_writer = pq.ParquetWriter(truth / "clicks_daily.parquet", tbl.schema)
             cd_writer.write_table(tbl)
             cd_buffer.clear()
 
+    block = None
+    day_csv: list[bytes] = []
     for d in range(D):
         day = world.days[d]
         ds = day.isoformat()
+        if block is None or d >= block.d1:
+            block = traffic.block(d, min(D, d + traffic.block_days))
+            day_csv = block.clicks_csv()
+            for k, ev, ts in block.events:
+                buckets.setdefault(k, []).append((ev, ts))
+            _truth_of_block(block, config, conv_buffer, billing, counts)
         if d in snaps:
             _write_snapshots(wr, crm, d, day)
             counts["snapshots"] += 1
         if plan:
             plan.extra_snapshots(wr, crm, d, day)
-        facts, by_day = traffic.day(d)
-        for k, ev in by_day:
-            buckets.setdefault(k, []).append(ev)
         # clicks
         rel = f"tracker/clicks/clicks_{ds}.csv.gz"
         mt = _mtime(day)
+        n_clicks = int(block.bounds[d - block.d0 + 1] - block.bounds[d - block.d0])
         if plan and plan.touches_clicks(d):
-            plan.clicks(wr, d, rel, facts.clicks, mt)
+            plan.clicks(wr, d, rel, block.day_clicks(d), mt)
         else:
-            data = gzip_bytes(facts.clicks.write_csv().encode("utf-8"))
-            wr.ledger.write(rel, data, len(facts.clicks), mt)
-        counts["clicks"] += len(facts.clicks)
-        # conversion events of the day
+            wr.ledger.write(rel, gzip_bytes(day_csv[d - block.d0]), n_clicks, mt)
+        counts["clicks"] += n_clicks
+        # conversion events of the day, in time order
         parts = buckets.pop(d, [])
-        events = pl.concat(parts).sort("updated_at", "conversion_id") if parts else None
+        events = None
+        if parts:
+            events = pl.concat([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+            ts = np.concatenate([p[1] for p in parts])
+            order = np.argsort(ts, kind="stable")
+            if np.any(np.diff(order) != 1):
+                events = events[order]
         rel = f"tracker/conversions/conversions_{ds}.jsonl.gz"
-        if events is None:
-            events = pl.DataFrame(schema={"conversion_id": pl.String})
-        lines = events.write_ndjson().splitlines() if len(events) else []
+        lines = events.write_ndjson().splitlines() if events is not None else []
         draft = Draft(None, lines)
         if plan:
             plan.conversions(wr, d, draft, prev_events)
@@ -181,7 +190,7 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
         if plan:
             plan.after_conversions(wr, d, rel, data, mt)
         counts["conversion_events"] += len(lines)
-        prev_events = events if len(events) else prev_events
+        prev_events = events if events is not None else prev_events
         # activities
         acts = crm.activities(d)
         counts["activities"] += len(acts)
@@ -191,23 +200,16 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
             plan.activities(wr, d, rel, draft, mt)
         else:
             wr.text_file(rel, draft, mt)
-        # truth
-        tr = facts.truth
-        counts["conversions"] += len(tr)
-        if len(tr):
-            conv_buffer.append(
-                tr.with_columns(day=pl.lit(config.start) + pl.duration(days=pl.col("day")))
-            )
-            appr = (tr["status"] == "approved").to_numpy()
-            adv_idx = (tr["advertiser_id"].to_numpy() - 101)[appr]
-            billing.accrue(adv_idx, tr["day"].to_numpy()[appr], tr["revenue"].to_numpy()[appr])
-        md = facts.click_msk_day - d  # 0 = reporting day d, 1 = day d+1
-        clean = ~facts.click_bot
+        # truth: clicks per offer and reporting day
+        lo, hi = int(block.bounds[d - block.d0]), int(block.bounds[d - block.d0 + 1])
+        md = block.click_msk_day[lo:hi] - d  # 0 = reporting day d, 1 = day d+1
+        offs = block.click_offer[lo:hi]
+        clean = ~block.click_bot[lo:hi]
         for j, acc in ((0, msk_cur), (1, msk_next)):
             sel = md == j
-            acc[0] += np.bincount(facts.click_offer[sel], minlength=n_off)
-            acc[1] += np.bincount(facts.click_offer[sel & clean], minlength=n_off)
-        cd_buffer.append(_clicks_daily(world, config.start + timedelta(days=d), msk_cur))
+            acc[0] += np.bincount(offs[sel], minlength=n_off)
+            acc[1] += np.bincount(offs[sel & clean], minlength=n_off)
+        cd_buffer.append(_clicks_daily_rows(d, msk_cur))
         msk_cur, msk_next = msk_next, np.zeros((2, n_off), dtype=np.int64)
         # billing at month end
         if (day + timedelta(days=1)).day == 1 or d == D - 1:
@@ -217,7 +219,7 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
             _write_billing(wr, billing, month, day)
         flush_truth()
     # the last reporting day spills 3 hours past the last UTC day (partial)
-    cd_buffer.append(_clicks_daily(world, config.start + timedelta(days=D), msk_cur))
+    cd_buffer.append(_clicks_daily_rows(D, msk_cur))
     flush_truth(force=True)
     if conv_writer:
         conv_writer.close()
@@ -262,19 +264,37 @@ _NOTES = (
 )
 
 
-def _clicks_daily(world: World, day: date, acc: np.ndarray) -> pl.DataFrame:
-    o = world.offers
+def _clicks_daily_rows(d: int, acc: np.ndarray) -> tuple[np.ndarray, ...]:
     nz = np.flatnonzero(acc[0])
+    return nz, np.full(len(nz), d, dtype=np.int32), acc[0][nz], acc[1][nz]
+
+
+def _clicks_daily(world: World, rows: list[tuple[np.ndarray, ...]]) -> pl.DataFrame:
+    """Truth clicks per offer and reporting day (rows buffered as numpy, framed once)."""
+    o = world.offers
+    nz, d, clicks, clean = (np.concatenate(x) for x in zip(*rows, strict=True))
     return pl.DataFrame(
         {
             "offer_id": o.ids[nz],
             "advertiser_id": world.advertisers.ids[o.adv[nz]],
-            "category": [CATEGORIES[c] for c in o.cat[nz]],
-            "day": pl.Series([day] * len(nz), dtype=pl.Date),
-            "clicks": acc[0][nz],
-            "clean_clicks": acc[1][nz],
+            "category": pl.Series(CATEGORIES).gather(o.cat[nz]),
+            "day": pl.Series(d + (world.config.start - date(1970, 1, 1)).days).cast(pl.Date),
+            "clicks": clicks,
+            "clean_clicks": clean,
         }
     )
+
+
+def _truth_of_block(block, config: WorldConfig, buf: list, billing: Billing, counts: dict) -> None:
+    """Buffer a block's conversions for the truth and accrue approved revenue for invoicing."""
+    tr = block.truth
+    counts["conversions"] += len(tr)
+    if not len(tr):
+        return
+    buf.append(tr.with_columns(day=pl.lit(config.start) + pl.duration(days=pl.col("day"))))
+    appr = (tr["status"] == "approved").to_numpy()
+    adv_idx = (tr["advertiser_id"].to_numpy() - 101)[appr]
+    billing.accrue(adv_idx, tr["day"].to_numpy()[appr], tr["revenue"].to_numpy()[appr])
 
 
 def _write_snapshots(wr: _Writer, crm: Crm, d: int, day: date) -> None:

@@ -24,12 +24,35 @@ MSK = 3 * 3600
 
 
 @dataclass(eq=False)
-class DayFacts:
-    clicks: pl.DataFrame  # in file column order, ts-sorted
+class Block:
+    """Tracker facts of UTC days [d0, d1)."""
+
+    d0: int
+    d1: int
+    clicks: pl.DataFrame  # in file column order, sorted by day then ts
+    bounds: np.ndarray  # clicks of day d are rows bounds[d-d0]:bounds[d-d0+1]
     click_offer: np.ndarray  # offer index per click
     click_msk_day: np.ndarray  # reporting day index per click
     click_bot: np.ndarray
-    truth: pl.DataFrame  # conversions created this day, final state (as of the world's end)
+    truth: pl.DataFrame  # conversions created these days, final state (as of the world's end)
+    events: list[tuple[int, pl.DataFrame, np.ndarray]]  # (file day, status events, their ts)
+
+    def day_clicks(self, d: int) -> pl.DataFrame:
+        lo, hi = int(self.bounds[d - self.d0]), int(self.bounds[d - self.d0 + 1])
+        return self.clicks.slice(lo, hi - lo)
+
+    def clicks_csv(self) -> list[bytes]:
+        """The uncompressed CSV file of every day of the block: one write, sliced at newlines
+        (no field contains a newline)."""
+        data = self.clicks.write_csv().encode("utf-8")
+        nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        header = data[: nl[0] + 1]
+        ends = np.r_[nl[0], nl[1:]]  # ends[i] = newline before row i (row i starts after it)
+        out = []
+        for i in range(self.d1 - self.d0):
+            lo, hi = int(self.bounds[i]), int(self.bounds[i + 1])
+            out.append(header + (data[ends[lo] + 1 : ends[hi] + 1] if hi > lo else b""))
+        return out
 
 
 class TrafficModel:
@@ -69,6 +92,9 @@ class TrafficModel:
             / np.array([FX_START[c] for c in o.currency])
         )
         self.conv_seq = 0
+        #: days generated per vectorised block: Polars' fixed cost per call dominates small
+        #: days, so small worlds batch up to 16 days; big ones go day by day (memory)
+        self.block_days = int(np.clip(150_000 // max(self.cfg.clicks_per_day, 1), 1, 16))
         # normalise demand so that the average day has `clicks_per_day` clicks; set caps
         totals = np.zeros(self.D)
         wsum = np.zeros(len(o.ids))
@@ -111,9 +137,9 @@ class TrafficModel:
                 out[m] = self.fx[name][msk_day[m] + self.fx_offset]
         return out
 
-    # -- one day ------------------------------------------------------------------------------
-    def day(self, d: int) -> tuple[DayFacts, list[tuple[int, pl.DataFrame]]]:
-        """Clicks of UTC day d, conversions created from them, and status events by file day."""
+    # -- one day of numbers ------------------------------------------------------------------
+    def _arrays(self, d: int) -> dict[str, np.ndarray]:
+        """Everything random about UTC day d, as numpy columns (times in seconds from t0)."""
         rng = np.random.default_rng([self.cfg.seed, 2, d])
         o, p, a = self.w.offers, self.w.publishers, self.w.advertisers
         w = self.offer_weights(d)
@@ -154,50 +180,14 @@ class TrafficModel:
         unique = rng.random(n) < np.where(true_bot, 0.5, 0.88)
         ids = hex_ids(rng, n)
         v6_idx = np.where(v6, rng.integers(0, len(self.ipv6), n), -1)
-        raw = pl.DataFrame(
-            {
-                "cid": pl.Series(ids, dtype=pl.Binary),
-                "ts": self.t0 + d * DAY + sec,
-                "offer_id": o.ids[off],
-                "publisher_id": p.ids[pub],
-                "src": src,
-                "sub": sub,
-                "country": country,
-                "dev": dev,
-                "os": os_idx,
-                "o0": octets[:, 0],
-                "o1": octets[:, 1],
-                "o2": octets[:, 2],
-                "o3": octets[:, 3],
-                "v6": v6_idx,
-                "ua": ua_idx,
-                "is_unique": unique.astype(np.int8),
-                "is_bot": is_bot.astype(np.int8),
-            }
-        )
-        ip4 = pl.concat_str([pl.col(f"o{i}").cast(pl.String) for i in range(4)], separator=".")
-        clicks = raw.select(
-            pl.col("cid").cast(pl.String).alias("click_id"),
-            pl.from_epoch("ts", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("ts"),
-            "offer_id",
-            "publisher_id",
-            pl.lit(self.channels).gather(pl.col("src")).alias("source"),
-            pl.when(pl.col("sub") >= 0)
-            .then(pl.lit(self.subs).gather(pl.col("sub").clip(0)))
-            .otherwise(pl.lit(""))
-            .alias("sub_id"),
-            pl.lit(self.countries).gather(pl.col("country")).alias("country"),
-            pl.lit(self.devices).gather(pl.col("dev")).alias("device"),
-            pl.lit(self.os_names).gather(pl.col("os")).alias("os"),
-            pl.when(pl.col("v6") >= 0)
-            .then(pl.lit(self.ipv6).gather(pl.col("v6").clip(0)))
-            .otherwise(ip4)
-            .alias("ip"),
-            pl.lit(self.ua).gather(pl.col("ua")).alias("user_agent"),
-            "is_unique",
-            "is_bot",
-        )
-        msk_day = d + (sec + MSK) // DAY
+        out: dict[str, np.ndarray] = {
+            "k_cid": ids, "k_ts": d * DAY + sec, "k_off": off, "k_pub": pub, "k_src": src,
+            "k_sub": sub, "k_country": country, "k_dev": dev, "k_os": os_idx,
+            "k_o0": octets[:, 0], "k_o1": octets[:, 1], "k_o2": octets[:, 2],
+            "k_o3": octets[:, 3], "k_v6": v6_idx, "k_ua": ua_idx,
+            "k_unique": unique.astype(np.int8), "k_bot": is_bot.astype(np.int8),
+            "k_msk": d + (sec + MSK) // DAY,
+        }  # fmt: skip
         # ---- conversions from clicks
         pconv = np.where(true_bot, 0.004, o.cr[off] * p.cr_mult[pub])
         pconv = np.where(d < o.stall_until[off], 0.0, pconv)
@@ -263,52 +253,131 @@ class TrafficModel:
         has_second = ~trash & (hold > 0)
         chargeback = approved & (rng.random(m) < 0.01)
         cb_sec = settle_sec + rng.integers(10 * DAY, 40 * DAY, m)
-        ev_idx = np.concatenate(
-            [np.arange(m), np.flatnonzero(has_second), np.flatnonzero(chargeback)]
-        )
-        ev_sec = np.concatenate([first_sec, settle_sec[has_second], cb_sec[chargeback]])
-        ev_status = np.concatenate([first_status, status[has_second], np.full(chargeback.sum(), 2)])
-        ev_cb = np.concatenate(
-            [np.zeros(m + has_second.sum(), bool), np.ones(chargeback.sum(), bool)]
-        )
         # final state as of the world's end
         end_rel = self.world_end - d * DAY  # the world's last second, relative to this day
         final = np.where(has_second & (settle_sec > end_rel), 0, status)
         final = np.where(chargeback & (cb_sec <= end_rel), 2, final)
-        exported = first_sec <= end_rel  # created after the last export: not in the world
-        seq0 = self.conv_seq
-        self.conv_seq += m
         c_msk = d + (c_sec + MSK) // DAY
-        rate = self.fx_rate(self.o_cur[c_off], c_msk)
-        keep = (final == 1) | (final == 0)
-        c_sub = np.concatenate([sub[conv], np.full(k, -1)])
-        c_country = np.concatenate([country[conv], np.full(k, len(pools.COUNTRIES) - 1)])
-        raw = pl.DataFrame(
-            {
-                "seq": np.arange(seq0, seq0 + m, dtype=np.int64),
-                "cid": pl.Series(c_click, dtype=pl.Binary),
-                "offer_id": o.ids[c_off],
-                "advertiser_id": a.ids[c_adv],
-                "publisher_id": p.ids[c_pub],
-                "call": is_call,
-                "goal_i": c_off,
-                "created": self.t0 + d * DAY + c_sec,
-                "revenue": revenue,
-                "payout": payout,
-                "cur": self.o_cur[c_off],
-                "sub": c_sub,
-                "country": c_country,
-                "comment_i": np.maximum(comment, 0),
-                "_has_comment": comment >= 0,
-                "cat": o.cat[c_off],
-                "msk": c_msk.astype(np.int32),
-                "final": final,
-                "fx_rate": rate,
-                "keep": keep,
-                "exported": exported,
-            }
+        out.update({
+            "c_seq": np.arange(self.conv_seq, self.conv_seq + m, dtype=np.int64),
+            "c_cid": c_click, "c_off": c_off, "c_pub": c_pub, "c_adv": c_adv, "c_call": is_call,
+            "c_ts": d * DAY + c_sec, "c_rev": revenue, "c_pay": payout,
+            "c_sub": np.concatenate([sub[conv], np.full(k, -1)]),
+            "c_country": np.concatenate([country[conv], np.full(k, len(pools.COUNTRIES) - 1)]),
+            "c_comment": comment, "c_msk": c_msk, "c_final": final,
+            "c_fx": self.fx_rate(self.o_cur[c_off], c_msk),
+            "c_exported": first_sec <= end_rel,  # created after the last export: not in it
+            "e_idx": np.concatenate(
+                [np.arange(m), np.flatnonzero(has_second), np.flatnonzero(chargeback)]
+            ),
+            "e_ts": d * DAY + np.concatenate(
+                [first_sec, settle_sec[has_second], cb_sec[chargeback]]
+            ),
+            "e_status": np.concatenate(
+                [first_status, status[has_second], np.full(chargeback.sum(), 2)]
+            ),
+            "e_cb": np.concatenate(
+                [np.zeros(m + has_second.sum(), bool), np.ones(chargeback.sum(), bool)]
+            ),
+        })  # fmt: skip
+        self.conv_seq += m
+        return out
+
+    # -- a block of days, shaped into export rows in a few vectorised steps --------------------
+    def block(self, d0: int, d1: int) -> Block:
+        """Days [d0, d1): Polars work is done once per block (its fixed cost dominates small
+        days); per-day file contents are slices of the block's frames."""
+        parts = [self._arrays(d) for d in range(d0, d1)]
+        cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k[0] in "kc"}
+        n_clicks = [len(p["k_ts"]) for p in parts]
+        n_conv = [len(p["c_seq"]) for p in parts]
+        conv_off = np.cumsum([0, *n_conv[:-1]])
+        ev = {k: np.concatenate([p[k] for p in parts]) for k in ("e_ts", "e_status", "e_cb")}
+        ev["e_idx"] = np.concatenate(
+            [p["e_idx"] + off for p, off in zip(parts, conv_off, strict=True)]
         )
-        base = raw.select(
+        o, p_, a = self.w.offers, self.w.publishers, self.w.advertisers
+        clicks = self._clicks_frame(cat)
+        base = self._conversions_frame(cat)
+        order = np.lexsort((ev["e_ts"], ev["e_ts"] // DAY))
+        e_day = ev["e_ts"][order] // DAY
+        events = base[ev["e_idx"][order]].with_columns(
+            status=pl.Series(ev["e_status"][order]).cast(pl.UInt32),
+            updated_at=pl.from_epoch(pl.Series(self.t0 + ev["e_ts"][order]), time_unit="s"),
+            _cb=pl.Series(ev["e_cb"][order]),
+        )
+        events = _finish_events(events, self.statuses)
+        by_day: list[tuple[int, pl.DataFrame, np.ndarray]] = []
+        cuts = np.flatnonzero(np.diff(e_day)) + 1
+        e_sorted_ts = ev["e_ts"][order]
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(e_day)], strict=True):
+            if hi > lo and e_day[lo] < self.D:
+                by_day.append((int(e_day[lo]), events.slice(int(lo), int(hi - lo)),
+                               e_sorted_ts[lo:hi]))  # fmt: skip
+        truth = base.filter(pl.col("exported")).select(
+            "conversion_id", "click_id", "advertiser_id", "offer_id", "publisher_id",
+            "category", "goal", "created_at", pl.col("msk").alias("day"),
+            pl.lit(self.statuses).gather(pl.col("final")).alias("status"),
+            pl.when("keep").then(pl.col("revenue")).otherwise(0.0).alias("revenue"),
+            pl.when("keep").then(pl.col("payout")).otherwise(0.0).alias("payout"),
+            "currency", "fx_rate",
+            (pl.when("keep").then(pl.col("revenue")).otherwise(0.0) * pl.col("fx_rate"))
+            .round(2).alias("revenue_rub"),
+            (pl.when("keep").then(pl.col("payout")).otherwise(0.0) * pl.col("fx_rate"))
+            .round(2).alias("payout_rub"),
+            pl.col("call").alias("is_offline"),
+        )  # fmt: skip
+        _ = (o, p_, a)
+        return Block(d0, d1, clicks, np.cumsum([0, *n_clicks]), cat["k_off"], cat["k_msk"],
+                     cat["k_bot"].astype(bool), truth, by_day)  # fmt: skip
+
+    def _clicks_frame(self, c: dict[str, np.ndarray]) -> pl.DataFrame:
+        o, p = self.w.offers, self.w.publishers
+        raw = pl.DataFrame({
+            "cid": pl.Series(c["k_cid"], dtype=pl.Binary), "ts": self.t0 + c["k_ts"],
+            "offer_id": o.ids[c["k_off"]], "publisher_id": p.ids[c["k_pub"]],
+            "src": c["k_src"], "sub": c["k_sub"], "country": c["k_country"], "dev": c["k_dev"],
+            "os": c["k_os"], "o0": c["k_o0"], "o1": c["k_o1"], "o2": c["k_o2"], "o3": c["k_o3"],
+            "v6": c["k_v6"], "ua": c["k_ua"], "is_unique": c["k_unique"], "is_bot": c["k_bot"],
+        })  # fmt: skip
+        ip4 = pl.concat_str([pl.col(f"o{i}").cast(pl.String) for i in range(4)], separator=".")
+        return raw.select(
+            pl.col("cid").cast(pl.String).alias("click_id"),
+            pl.from_epoch("ts", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("ts"),
+            "offer_id",
+            "publisher_id",
+            pl.lit(self.channels).gather(pl.col("src")).alias("source"),
+            pl.when(pl.col("sub") >= 0)
+            .then(pl.lit(self.subs).gather(pl.col("sub").clip(0)))
+            .otherwise(pl.lit(""))
+            .alias("sub_id"),
+            pl.lit(self.countries).gather(pl.col("country")).alias("country"),
+            pl.lit(self.devices).gather(pl.col("dev")).alias("device"),
+            pl.lit(self.os_names).gather(pl.col("os")).alias("os"),
+            pl.when(pl.col("v6") >= 0)
+            .then(pl.lit(self.ipv6).gather(pl.col("v6").clip(0)))
+            .otherwise(ip4)
+            .alias("ip"),
+            pl.lit(self.ua).gather(pl.col("ua")).alias("user_agent"),
+            "is_unique",
+            "is_bot",
+        )
+
+    def _conversions_frame(self, c: dict[str, np.ndarray]) -> pl.DataFrame:
+        o, p, a = self.w.offers, self.w.publishers, self.w.advertisers
+        final = c["c_final"]
+        raw = pl.DataFrame({
+            "seq": c["c_seq"], "cid": pl.Series(c["c_cid"], dtype=pl.Binary),
+            "offer_id": o.ids[c["c_off"]], "advertiser_id": a.ids[c["c_adv"]],
+            "publisher_id": p.ids[c["c_pub"]], "call": c["c_call"], "goal_i": c["c_off"],
+            "created": self.t0 + c["c_ts"], "revenue": c["c_rev"], "payout": c["c_pay"],
+            "cur": self.o_cur[c["c_off"]], "sub": c["c_sub"], "country": c["c_country"],
+            "comment_i": np.maximum(c["c_comment"], 0), "_has_comment": c["c_comment"] >= 0,
+            "cat": o.cat[c["c_off"]], "msk": c["c_msk"].astype(np.int32), "final": final,
+            "fx_rate": c["c_fx"], "keep": (final == 1) | (final == 0),
+            "exported": c["c_exported"],
+        })  # fmt: skip
+        return raw.select(
             pl.concat_str(pl.lit("cv"), pl.col("seq").cast(pl.String).str.zfill(10)).alias(
                 "conversion_id"
             ),
@@ -339,47 +408,6 @@ class TrafficModel:
             "keep",
             "call",
         )
-        ev_day = d + ev_sec // DAY
-        order = np.lexsort((ev_sec, ev_day))
-        ev_idx, ev_sec, ev_status, ev_cb, ev_day = (
-            x[order] for x in (ev_idx, ev_sec, ev_status, ev_cb, ev_day)
-        )
-        events = base[ev_idx].with_columns(
-            status=pl.Series(ev_status).cast(pl.UInt32),
-            updated_at=pl.from_epoch(pl.Series(self.t0 + d * DAY + ev_sec), time_unit="s"),
-            _cb=pl.Series(ev_cb),
-        )
-        events = _finish_events(events, self.statuses)
-        by_day = []
-        cuts = np.flatnonzero(np.diff(ev_day)) + 1
-        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ev_day)], strict=True):
-            if hi > lo and ev_day[lo] < self.D:
-                by_day.append((int(ev_day[lo]), events.slice(int(lo), int(hi - lo))))
-        truth = base.filter(pl.col("exported")).select(
-            "conversion_id",
-            "click_id",
-            "advertiser_id",
-            "offer_id",
-            "publisher_id",
-            "category",
-            "goal",
-            "created_at",
-            pl.col("msk").alias("day"),
-            pl.lit(self.statuses).gather(pl.col("final")).alias("status"),
-            pl.when("keep").then(pl.col("revenue")).otherwise(0.0).alias("revenue"),
-            pl.when("keep").then(pl.col("payout")).otherwise(0.0).alias("payout"),
-            "currency",
-            "fx_rate",
-            (pl.when("keep").then(pl.col("revenue")).otherwise(0.0) * pl.col("fx_rate"))
-            .round(2)
-            .alias("revenue_rub"),
-            (pl.when("keep").then(pl.col("payout")).otherwise(0.0) * pl.col("fx_rate"))
-            .round(2)
-            .alias("payout_rub"),
-            pl.col("call").alias("is_offline"),
-        )
-        facts = DayFacts(clicks, off, msk_day, is_bot, truth)
-        return facts, by_day
 
 
 def _finish_events(ev: pl.DataFrame, statuses: pl.Series) -> pl.DataFrame:
