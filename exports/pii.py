@@ -63,24 +63,32 @@ def check_columns(where: str, columns: Iterable[tuple[str, str]]) -> None:
 
 
 def check_table_content(con: duckdb.DuckDBPyConnection, qualified: str, where: str) -> None:
-    """Refuse a table any of whose text values looks like an e-mail, IP, user agent or phone."""
+    """Refuse a table any of whose text values looks like an e-mail, IP, user agent or phone.
+
+    One scan of the table tests every text column against every pattern.
+    """
     cols = con.execute(f"DESCRIBE SELECT * FROM {qualified}").fetchall()
     text_cols = [
         c[0]
         for c in cols
         if not c[0].lower().endswith("_hash") and str(c[1]).upper() in ("VARCHAR", "JSON")
     ]
-    for col in text_cols:
-        for label, pattern in CONTENT_PATTERNS.items():
-            hit = con.execute(
-                f'SELECT "{col}" FROM {qualified} WHERE regexp_matches("{col}", ?) LIMIT 1',
-                [pattern],
-            ).fetchall()
-            if hit:
-                raise PiiError(
-                    f"{where}: column {col} holds a value that looks like a raw {label}. Personal "
-                    "data must be hashed at ingestion; fix the model that fills this column."
-                )
+    checks = [(col, label) for col in text_cols for label in CONTENT_PATTERNS]
+    if not checks:
+        return
+    select = ", ".join(
+        f'coalesce(bool_or(regexp_matches("{col}", ${i + 1})), false)'
+        for i, (col, label) in enumerate(checks)
+    )
+    hits = con.execute(
+        f"SELECT {select} FROM {qualified}", [CONTENT_PATTERNS[label] for _, label in checks]
+    ).fetchall()[0]
+    for (col, label), hit in zip(checks, hits, strict=True):
+        if hit:
+            raise PiiError(
+                f"{where}: column {col} holds a value that looks like a raw {label}. Personal "
+                "data must be hashed at ingestion; fix the model that fills this column."
+            )
 
 
 def check_frame(frame: pl.DataFrame, where: str) -> None:

@@ -15,7 +15,8 @@ writes, before it becomes visible. A version is built completely in a hidden fol
 for personal data, and only then made current by one atomic rename. A reader that already has
 the old snapshot open keeps its open file: on Linux an open file survives rename and deletion,
 so it keeps reading the old version, consistently, until it reconnects. Old versions are
-pruned after ``keep_versions`` publishes; a connection still open on a pruned one keeps working.
+pruned after ``keep_versions`` (at least 2) publishes; a connection still open on a pruned one
+keeps working.
 """
 
 from __future__ import annotations
@@ -61,17 +62,18 @@ def _quote(name: str) -> str:
 
 def _source_tables(
     con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]
-) -> list[tuple[str, str]]:
-    catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(schema, table, [(column, type)]) of every table and view to publish."""
     rows = con.execute(
         """
-        SELECT table_schema, table_name FROM information_schema.tables
-        WHERE table_catalog = ? AND table_schema IN (SELECT unnest(?::VARCHAR[]))
-        ORDER BY 1, 2
+        SELECT schema_name, table_name, list((column_name, data_type) ORDER BY column_index)
+        FROM duckdb_columns()
+        WHERE database_name = current_database() AND list_contains($schemas, schema_name)
+        GROUP BY ALL ORDER BY 1, 2
         """,
-        [catalog, list(schemas)],
+        {"schemas": list(schemas)},
     ).fetchall()
-    return [(r[0], r[1]) for r in rows]
+    return [(r[0], r[1], [(c[0], c[1]) for c in r[2]]) for r in rows]
 
 
 def _export_files(snapshot: Path, version_dir: Path, tables: list[tuple[str, str]]) -> None:
@@ -97,9 +99,14 @@ def _export_files(snapshot: Path, version_dir: Path, tables: list[tuple[str, str
 
 
 def _prune(versions: Path, keep: int, current: str) -> list[str]:
+    """Delete all but the newest ``keep`` versions (at least 2).
+
+    The version just replaced is always kept until the next publish: a reader that resolved the
+    ``current`` link an instant before the swap must still find the file it is about to open.
+    """
     done = sorted(p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
     pruned = []
-    for name in done[: max(0, len(done) - max(1, keep))]:
+    for name in done[: max(0, len(done) - max(2, keep))]:
         if name == current:
             continue
         shutil.rmtree(versions / name, ignore_errors=True)
@@ -142,19 +149,15 @@ def publish(
     assert con is not None
     counts: dict[str, int] = {}
     try:
-        tables = _source_tables(con, schemas)
+        described = _source_tables(con, schemas)
+        tables = [(s, t) for s, t, _ in described]
         if not any(s == "marts" for s, _ in tables):
             raise PublishError(
                 f"nothing to publish: the warehouse {settings.paths.warehouse_file} has no tables "
                 "in schema marts. Run the dbt build first."
             )
         catalog = con.execute("SELECT current_database()").fetchall()[0][0]
-        for schema, table in tables:
-            cols = con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
-                [catalog, schema, table],
-            ).fetchall()
+        for schema, table, cols in described:
             pii.check_columns(f"{schema}.{table}", cols)
         con.execute(f"ATTACH '{snapshot_file}' AS {_CATALOG} (READ_ONLY false)")
         try:

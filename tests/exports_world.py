@@ -12,6 +12,8 @@ O5 (healthy margin), an older needs-traffic week for O5.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -192,14 +194,25 @@ def _tables() -> dict[str, pl.DataFrame]:
     return t
 
 
+_TEMPLATE: Path | None = None
+
+
 def build_warehouse(settings: Settings) -> Path:
-    """Create the warehouse file with all the tables above; returns its path."""
+    """Create the warehouse file with all the tables above; returns its path.
+
+    Built once per test process and copied: a file copy is much cheaper than building.
+    """
+    global _TEMPLATE
+    if _TEMPLATE is None or not _TEMPLATE.exists():
+        template = Path(tempfile.mkdtemp(prefix="cpa-exports-world-")) / "warehouse.duckdb"
+        with duckdb.connect(str(template)) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS marts; CREATE SCHEMA IF NOT EXISTS ml")
+            for name, frame in _tables().items():
+                con.register("_frame", frame.to_arrow())
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
+                con.unregister("_frame")
+        _TEMPLATE = template
     path = settings.paths.warehouse_file
     path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(path)) as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS marts; CREATE SCHEMA IF NOT EXISTS ml")
-        for name, frame in _tables().items():
-            con.register("_frame", frame.to_arrow())
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
-            con.unregister("_frame")
+    shutil.copyfile(_TEMPLATE, path)
     return path
