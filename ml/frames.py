@@ -32,8 +32,11 @@ INPUTS: dict[str, tuple[str, tuple[str, ...], bool]] = {
         ("day", "advertiser_id", "revenue_90d", "revenue_prev_90d", "tier"),
         True,
     ),
+    # All invoices (latest version, void excluded), paid or not: the debt at a past snapshot
+    # is rebuilt from these and the dated payments (fct_receivables holds open ones only and
+    # its `paid` is as of today, which would leak the future into past snapshots).
     "receivables": (
-        "marts.fct_receivables",
+        "marts.fct_invoices",
         ("invoice_number", "advertiser_id", "invoice_date", "due_date", "amount_total"),
         True,
     ),
@@ -46,6 +49,17 @@ INPUTS: dict[str, tuple[str, tuple[str, ...], bool]] = {
         False,
     ),
 }
+
+
+# Where a mart does not exist (yet), the same columns from another relation of the dbt project.
+FALLBACKS: dict[str, str] = {
+    "payments": (
+        "select advertiser_id, applied_invoice_number as invoice_number, payment_date, "
+        "amount_in_invoice_currency as amount from intermediate.int_payments "
+        "where applied_invoice_number is not null"
+    ),
+}
+FALLBACK_RELATIONS = {"payments": "intermediate.int_payments"}
 
 
 class InputError(ValueError):

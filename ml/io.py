@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from ml.frames import INPUTS, check_frame
+from ml.frames import FALLBACK_RELATIONS, FALLBACKS, INPUTS, check_frame
 
 SCHEMA = "ml"
 
@@ -39,8 +39,12 @@ def load_inputs(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] | None = 
     for name, (mart, _columns, _optional) in INPUTS.items():
         if names is not None and name not in names:
             continue
-        exists = table_exists(con, mart)
-        frames[name] = _read(con, f"select * from {mart}") if exists else None
+        if table_exists(con, mart):
+            frames[name] = _read(con, f"select * from {mart}")
+        elif name in FALLBACKS and table_exists(con, FALLBACK_RELATIONS[name]):
+            frames[name] = _read(con, FALLBACKS[name])
+        else:
+            frames[name] = None
         check_frame(name, frames[name])
     return frames
 

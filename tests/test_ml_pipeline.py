@@ -90,6 +90,14 @@ def test_missing_mart_names_the_mart(tmp_path):
         with pytest.raises(InputError, match=r"marts.dim_advertisers is missing"):
             load_inputs(con, ("advertisers",))
         assert load_inputs(con, ("payments",)) == {"payments": None}
+        # without marts.fct_payments the dated payments come from the dbt intermediate layer
+        con.execute("create schema intermediate")
+        con.execute("create table intermediate.int_payments as select 7::bigint as advertiser_id,"
+                    " 'INV-1' as applied_invoice_number, date '2025-01-05' as payment_date,"
+                    " 10.0 as amount_in_invoice_currency")
+        pay = load_inputs(con, ("payments",))["payments"]
+        assert pay.columns == ["advertiser_id", "invoice_number", "payment_date", "amount"]
+        assert pay.height == 1
     finally:
         con.close()
 

@@ -244,16 +244,21 @@ def _debt_features(
     """
     if receivables is None or payments is None or receivables.is_empty():
         return None
-    amount = "amount_rub" if "amount_rub" in receivables.columns else "amount_total"
+    # amounts in the invoice's currency; RUB at the invoice date's rate when the mart has it
+    rate = (
+        pl.when(pl.col("amount_total") != 0)
+        .then(pl.col("amount_total_rub") / pl.col("amount_total")).otherwise(1.0)
+        if "amount_total_rub" in receivables.columns else pl.lit(1.0)
+    )
     inv = receivables.select(
         "advertiser_id", "invoice_number",
         pl.col("invoice_date").cast(pl.Date), pl.col("due_date").cast(pl.Date),
-        pl.col(amount).cast(pl.Float64).alias("_amount"),
+        pl.col("amount_total").cast(pl.Float64).alias("_amount"),
+        rate.cast(pl.Float64).alias("_rate"),
     )
-    pay_amount = "amount_rub" if "amount_rub" in payments.columns else "amount"
     pay = payments.filter(pl.col("invoice_number").is_not_null()).select(
         "invoice_number", pl.col("payment_date").cast(pl.Date),
-        pl.col(pay_amount).cast(pl.Float64).alias("_paid"),
+        pl.col("amount").cast(pl.Float64).alias("_paid"),
     )
     pairs = inv.join(snaps.select("snapshot_day"), how="cross").filter(
         pl.col("invoice_date") < pl.col("snapshot_day")
@@ -268,7 +273,7 @@ def _debt_features(
     is_open = pl.col("_open") > 0.005 * pl.col("_amount").abs() + 1.0
     overdue = is_open & (pl.col("_dpd") > 0)
     return pairs.group_by("advertiser_id", "snapshot_day").agg(
-        pl.col("_open").filter(overdue).sum().alias("overdue_rub"),
+        (pl.col("_open") * pl.col("_rate")).filter(overdue).sum().alias("overdue_rub"),
         pl.col("_dpd").filter(overdue).max().cast(pl.Float64).fill_null(0.0)
         .alias("max_days_past_due"),
         is_open.sum().cast(pl.Float64).alias("open_invoices"),
