@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-GZIP_LEVEL = 3
+GZIP_LEVEL = 1  # fast: the landing folder is rewritten often, size matters less
 NBSP = "\u00a0"
 
 

@@ -133,7 +133,7 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
     def flush_truth(force: bool = False) -> None:
         nonlocal conv_writer, cd_writer
         if conv_buffer and (
-            force or sum(len(x) for x in conv_buffer) > 200_000 or len(conv_buffer) > 31
+            force or sum(len(x) for x in conv_buffer) > 50_000 or len(conv_buffer) > 2
         ):
             tbl = pl.concat(conv_buffer).to_arrow()
             if conv_writer is None:

@@ -8,6 +8,7 @@ the files of the days they happen. Nothing here loops over clicks in Python.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,7 +45,9 @@ class Block:
     def clicks_csv(self) -> list[bytes]:
         """The uncompressed CSV file of every day of the block: one write, sliced at newlines
         (no field contains a newline)."""
-        data = self.clicks.write_csv().encode("utf-8")
+        buf = io.BytesIO()
+        self.clicks.write_csv(buf)
+        data = buf.getvalue()
         nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
         header = data[: nl[0] + 1]
         ends = np.r_[nl[0], nl[1:]]  # ends[i] = newline before row i (row i starts after it)
