@@ -500,7 +500,7 @@ def _email_lead(
     ]
     managers = sorted({m for m in send.get_column("account_manager_id").to_list() if m})
     for m in managers:
-        if m == feed.lead_id or m not in people:
+        if m == feed.lead_id:
             continue
         mine = send.filter(pl.col("account_manager_id") == m)
         ongoing = feed.rows.filter(
