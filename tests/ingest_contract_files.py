@@ -204,7 +204,7 @@ def deal(did: int = 1, **over: object) -> dict:
     return row
 
 
-def activity(aid: int = 1, occurred_at: int = 1763892000, **over: object) -> dict:
+def activity(aid: int = 1, occurred_at: int = 1795428000, **over: object) -> dict:
     row = {"activity_id": aid, "company_id": 1, "advertiser_id": 100, "manager_id": 7,
            "type": "call", "direction": "out", "occurred_at": occurred_at, "duration_s": 120,
            "result": "договорились о созвоне"}
@@ -245,3 +245,50 @@ def base_world(landing: Path, day: str = "2026-11-23") -> None:
                   [payment("П-1"), payment("П-2", **{"Номер счета": ""})])
     write_jsonl(landing, "crm/activities", f"activities_{day}.jsonl",
                 [activity(1), activity(2, type="email")])
+
+
+# --------------------------------------------------------------------------- test helpers
+
+
+def settings_for(tmp: Path):
+    """Settings pointing at a landing folder and a data folder under ``tmp``."""
+    from ingest.settings import Settings
+
+    return Settings().with_paths(landing=tmp / "landing", data=tmp / "data")
+
+
+def query(settings, sql: str, params: list | None = None) -> list[tuple]:
+    """Read the warehouse (read-only connection, closed before returning)."""
+    import duckdb
+
+    con = duckdb.connect(str(settings.paths.warehouse_file), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def quarantine(settings, source: str | None = None, *, open_only: bool = True) -> list[tuple]:
+    """(file name, line, field, reason) of quarantine rows, sorted."""
+    where = ["1=1"]
+    if source:
+        where.append(f"source = '{source}'")
+    if open_only:
+        where.append("released_at IS NULL AND superseded_at IS NULL")
+    rows = query(
+        settings,
+        "SELECT regexp_extract(file_path, '[^/]+$'), line, field, reason FROM meta.quarantine "
+        f"WHERE {' AND '.join(where)} ORDER BY 1, 2 NULLS FIRST, 3, 4",
+    )
+    return rows
+
+
+def parquet_rows(settings, dataset: str) -> list[dict]:
+    import polars as pl
+
+    root = settings.paths.raw / dataset
+    files = sorted(root.glob("file_day=*/part-0.parquet"))
+    if not files:
+        return []
+    frame = pl.read_parquet(files, hive_partitioning=True)
+    return frame.sort("_source_file", "_source_line").to_dicts()
