@@ -87,7 +87,7 @@ def _export_files(snapshot: Path, version_dir: Path, tables: list[tuple[str, str
             parquet = version_dir / "parquet" / f"{stem}.parquet"
             con.execute(
                 f"COPY (SELECT * FROM {qualified}) TO '{parquet}' "
-                "(FORMAT parquet, COMPRESSION zstd)"
+                "(FORMAT parquet, COMPRESSION snappy)"
             )
             raw_csv = version_dir / "csv" / f".{stem}.nobom.csv"
             con.execute(f"COPY (SELECT * FROM {qualified}) TO '{raw_csv}' (FORMAT csv, HEADER)")
@@ -159,7 +159,9 @@ def publish(
         catalog = con.execute("SELECT current_database()").fetchall()[0][0]
         for schema, table, cols in described:
             pii.check_columns(f"{schema}.{table}", cols)
-        con.execute(f"ATTACH '{snapshot_file}' AS {_CATALOG} (READ_ONLY false)")
+        storage = settings.publish.storage_version
+        option = "" if storage in ("", "latest") else f", STORAGE_VERSION '{storage}'"
+        con.execute(f"ATTACH '{snapshot_file}' AS {_CATALOG} (READ_ONLY false{option})")
         try:
             for schema in sorted({s for s, _ in tables}):
                 con.execute(f"CREATE SCHEMA {_CATALOG}.{_quote(schema)}")

@@ -106,6 +106,9 @@ class PublishSettings:
     """BI publishing (owner: EXPORTS): versions kept so open readers of old ones are not cut off."""
 
     keep_versions: int = 3
+    # DuckDB file format of the BI snapshot: readable by BI drivers bundling an older DuckDB.
+    # "latest" = this DuckDB's own format.
+    storage_version: str = "v1.0.0"
 
 
 @dataclass(frozen=True)

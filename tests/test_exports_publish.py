@@ -197,3 +197,35 @@ def test_readers_see_old_or_new_version_never_a_mix(world, tmp_path):
         assert adv == adv_manifest == expected[version]["marts.fct_advertiser_daily"]
     assert len({v.tables["marts.fct_offer_daily"] for v in published}) == 3
     assert len({v.tables["marts.fct_advertiser_daily"] for v in published}) == 3
+
+
+def test_publish_through_the_callers_writer_connection_copies_views(world):
+    """The orchestrator may hand over its open warehouse writer; views become tables."""
+    from ingest.warehouse import connect
+
+    with connect(world) as con:
+        con.execute("CREATE VIEW marts.v_top_offers AS SELECT offer_id, sum(revenue) AS revenue "
+                    "FROM marts.fct_offer_daily GROUP BY offer_id")
+        result = publish(world, con=con, run_id="in-process")
+        con.execute("CREATE TABLE marts.after_publish AS SELECT 1 AS x")  # still a writer
+    assert result.tables["marts.v_top_offers"] == 5
+    with duckdb.connect(str(world.paths.publish / "bi.duckdb"), read_only=True) as snap:
+        kinds = snap.execute("SELECT table_type FROM information_schema.tables "
+                             "WHERE table_name = 'v_top_offers'").fetchall()
+    assert kinds == [("BASE TABLE",)]
+
+
+def test_snapshot_uses_the_configured_storage_format(world):
+    """BI drivers often bundle an older DuckDB: the snapshot is written in the configured
+    (by default v1.0.0, version number 64) file format, not this DuckDB's newest one."""
+    import struct
+    from dataclasses import replace
+
+    assert world.publish.storage_version == "v1.0.0"
+    publish(world)
+    header = (world.paths.publish / "bi.duckdb").read_bytes()[:20]
+    assert header[8:12] == b"DUCK" and struct.unpack("<Q", header[12:20])[0] == 64
+    newer = replace(world, publish=replace(world.publish, storage_version="v1.2.0"))
+    publish(newer)
+    header = (world.paths.publish / "bi.duckdb").read_bytes()[:20]
+    assert struct.unpack("<Q", header[12:20])[0] == 65
