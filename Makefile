@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export CPA_CONFIG ?= $(CURDIR)/cpa.toml
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup prepare demo dev test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -14,13 +14,23 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: setup
+# dagster-dbt's recommended way to build the dbt manifest ahead of loading the definitions.
+prepare: setup
+	cd orchestration && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/dagster-dbt project prepare-and-package --file dbt_project.py
+
+demo: prepare
 	CPA_DEMO=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m orchestration.demo
+
+# The Dagster UI on http://127.0.0.1:3000, on the same instance `make demo` ran in.
+dev: prepare
+	mkdir -p data/dagster_home && cp -n orchestration/dagster.yaml data/dagster_home/ || true
+	CPA_DEMO=1 DAGSTER_HOME="$(CURDIR)/data/dagster_home" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		$(VENV)/bin/dagster dev -m orchestration.definitions
 
 lint: setup
 	$(PY) -m ruff check .
 
-test: setup lint
+test: prepare lint
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadfile -q
 
 bench: setup

@@ -1,0 +1,25 @@
+"""The one `Definitions` of the platform: assets, checks, jobs, schedules, sensors, resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.ingestion import ingestion_assets, ingestion_checks
+from orchestration.jobs import (
+    daily_pipeline,
+    daily_schedule,
+    ingest_daily_files,
+    ingest_other_files,
+    landing_sensor,
+)
+from orchestration.resources import build_resources
+
+defs = dg.Definitions(
+    assets=[*ingestion_assets, warehouse_dbt_assets],
+    asset_checks=ingestion_checks,
+    jobs=[daily_pipeline, ingest_daily_files, ingest_other_files],
+    schedules=[daily_schedule],
+    sensors=[landing_sensor],
+    resources=build_resources(),
+)
