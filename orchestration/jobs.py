@@ -36,7 +36,10 @@ ingest_other_files = dg.define_asset_job(
 )
 
 daily_schedule = dg.build_schedule_from_partitioned_job(
-    daily_pipeline, hour_of_day=3, minute_of_hour=0, description="Yesterday's UTC day, at 03:00 UTC."
+    daily_pipeline,
+    hour_of_day=3,
+    minute_of_hour=0,
+    description="Yesterday's UTC day, at 03:00 UTC.",
 )
 
 

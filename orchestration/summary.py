@@ -9,7 +9,8 @@ from ingest.warehouse import connect
 def _table_exists(con, schema: str, table: str) -> bool:
     return bool(
         con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
             [schema, table],
         ).fetchall()[0][0]
     )
@@ -27,13 +28,19 @@ def print_summary(settings: Settings, *, elapsed_s: float) -> None:
                 from meta.file_status group by source order by source
                 """
             ).fetchall()
-            print(f"{'source':<12} {'files':>6} {'read':>11} {'loaded':>11} {'dedup':>8} "
-                  f"{'quarant.':>8} {'rejected':>8}")
+            print(
+                f"{'source':<12} {'files':>6} {'read':>11} {'loaded':>11} {'dedup':>8} "
+                f"{'quarant.':>8} {'rejected':>8}"
+            )
             for r in rows:
-                print(f"{r[0]:<12} {r[1]:>6} {r[2]:>11,} {r[3]:>11,} {r[4]:>8,} {r[5]:>8,} {r[6]:>8}")
+                print(
+                    f"{r[0]:<12} {r[1]:>6} {r[2]:>11,} {r[3]:>11,} {r[4]:>8,} {r[5]:>8,} {r[6]:>8}"
+                )
             total = [sum(r[i] for r in rows) for i in range(1, 7)]
-            print(f"{'total':<12} {total[0]:>6} {total[1]:>11,} {total[2]:>11,} {total[3]:>8,} "
-                  f"{total[4]:>8,} {total[5]:>8}")
+            print(
+                f"{'total':<12} {total[0]:>6} {total[1]:>11,} {total[2]:>11,} {total[3]:>8,} "
+                f"{total[4]:>8,} {total[5]:>8}"
+            )
         else:
             print("no manifest: ingestion did not run")
 

@@ -85,7 +85,7 @@ def test_ingestion_assets_account_for_every_row_and_rerun_changes_nothing(env, w
         ).fetchall()
     assert status, "the manifest is empty"
     by_file = {r[0]: r for r in status}
-    for path, outcome, read, loaded, dedup, quarantined in status:
+    for path, _outcome, read, loaded, dedup, quarantined in status:
         assert read == loaded + dedup + quarantined, f"{path}: rows not accounted for"
     mismatches = []
     for path, want in expected.items():
@@ -94,7 +94,9 @@ def test_ingestion_assets_account_for_every_row_and_rerun_changes_nothing(env, w
             mismatches.append(f"{path}: not in the manifest")
             continue
         if (got[3], got[4], got[5]) != (
-            want["expect_loaded"], want["expect_deduplicated"], want["expect_quarantined"]
+            want["expect_loaded"],
+            want["expect_deduplicated"],
+            want["expect_quarantined"],
         ):
             mismatches.append(f"{path}: got {got[3:]} want {want}")
     assert not mismatches, "\n".join(mismatches[:20])
@@ -107,7 +109,8 @@ def test_ingestion_assets_account_for_every_row_and_rerun_changes_nothing(env, w
         outcomes = dict(
             con.execute(
                 "select outcome, count(*) from meta.file_manifest "
-                "where run_id = ? group by outcome", [second.run_id]
+                "where run_id = ? group by outcome",
+                [second.run_id],
             ).fetchall()
         )
     assert set(outcomes) <= {"identical_redelivery"}, outcomes

@@ -5,7 +5,6 @@ model hangs under the ingestion asset it reads. Thresholds from cpa.toml reach t
 dbt vars, so the configuration stays in one place.
 """
 
-
 import json
 from dataclasses import asdict
 

@@ -8,7 +8,6 @@ check of each source sits next to it and blocks downstream assets when the contr
 beyond the configured threshold.
 """
 
-
 from datetime import date
 
 import dagster as dg
