@@ -12,6 +12,7 @@ O5 (healthy margin), an older needs-traffic week for O5.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from datetime import date, timedelta
@@ -204,7 +205,9 @@ def build_warehouse(settings: Settings) -> Path:
     """
     global _TEMPLATE
     if _TEMPLATE is None or not _TEMPLATE.exists():
-        template = Path(tempfile.mkdtemp(prefix="cpa-exports-world-")) / "warehouse.duckdb"
+        folder = tempfile.mkdtemp(prefix="cpa-exports-world-")
+        atexit.register(shutil.rmtree, folder, True)
+        template = Path(folder) / "warehouse.duckdb"
         with duckdb.connect(str(template)) as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS marts; CREATE SCHEMA IF NOT EXISTS ml")
             for name, frame in _tables().items():

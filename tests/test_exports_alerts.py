@@ -222,3 +222,17 @@ def test_feeds_refuse_personal_data(world):
     with pytest.raises(PiiError, match="company_name"):
         write_feeds(settings, run, run_id="r1")
     assert not (settings.paths.feeds / "r1").exists()
+
+
+def test_evaluating_some_rules_with_no_alerts_resolves_only_those(world):
+    settings, con = world
+    record_alerts(con, evaluate_alerts(con, settings), run_id="r1")
+    con.execute("UPDATE ml.churn_scores SET churn_probability = 0.01")
+    ev = evaluate_alerts(con, settings, rules=["churn_risk"])
+    assert ev.alerts.height == 0 and ev.evaluated == ("churn_risk",)
+    run = record_alerts(con, ev, run_id="r2")
+    changes = _changes(run)
+    assert changes.pop("churn_risk:advertiser:A2#1") == "resolved"
+    assert set(changes.values()) == {"ongoing"} and len(changes) == len(EXPECTED) - 1
+    with pytest.raises(ValueError, match="unknown alert rule"):
+        evaluate_alerts(con, settings, rules=["churn"])

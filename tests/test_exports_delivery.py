@@ -24,6 +24,7 @@ from exports.alerts import (
     load_recipients,
     notify_run_failure,
     record_alerts,
+    run_alert_cycle,
     team_leads,
     verify_signature,
     write_feeds,
@@ -160,7 +161,10 @@ def test_each_lead_gets_only_its_team_by_webhook_and_email(world, receiver, smtp
     settings, con = world
     rec, url = receiver
     inbox, port = smtp
-    feeds, report = _cycle(settings, con, "r1", _config(url, port))
+    cycle = run_alert_cycle(con, settings, run_id="r1", config=_config(url, port),
+                            recipients=RECIPIENTS, sleep=lambda s: None)
+    feeds, report = cycle.feeds, cycle.delivery
+    assert cycle.evaluation.as_of == AS_OF and set(feeds.leads) == {"L1", "L2", "_unassigned"}
 
     assert all(r["valid"] for r in rec.requests) and len(rec.requests) == 3
     payloads = {p["lead_id"]: p for p in rec.accepted.values()}

@@ -6,6 +6,8 @@ The lead's Dagster assets call, in order, :func:`evaluate_alerts`, :func:`record
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -69,10 +71,19 @@ def run_alert_cycle(
     run_id: str,
     deliver: bool = True,
     config: DeliveryConfig | None = None,
+    recipients: dict[str, Recipient] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> AlertCycle:
-    """Evaluate, record, write feeds and deliver, for one pipeline run (``con`` writable)."""
+    """Evaluate, record, write feeds and deliver, for one pipeline run (``con`` writable).
+
+    ``config``/``recipients`` default to the environment and the routing file.
+    """
     evaluation = evaluate_alerts(con, settings)
     current = record_alerts(con, evaluation, run_id=run_id)
     feeds = write_feeds(settings, current, run_id=run_id, leads=team_leads(con))
-    report = deliver_feeds(settings, feeds, con=con, config=config) if deliver else DeliveryReport()
+    report = DeliveryReport()
+    if deliver:
+        report = deliver_feeds(
+            settings, feeds, con=con, config=config, recipients=recipients, sleep=sleep
+        )
     return AlertCycle(evaluation, feeds, report)

@@ -99,7 +99,7 @@ def record_alerts(
         con.execute(
             """
             DELETE FROM alerts.alert_history
-            WHERE first_seen_run = $run AND list_contains($rules, rule)
+            WHERE first_seen_run = $run AND list_contains($rules::VARCHAR[], rule)
               AND alert_key NOT IN (SELECT alert_key FROM _cpa_current)
             """,
             {"run": run_id, "rules": params["rules"]},
@@ -137,7 +137,7 @@ def record_alerts(
             """
             UPDATE alerts.alert_history SET status = 'resolved', resolved_at = $now,
                    resolved_day = $day, resolved_run = $run
-            WHERE status = 'open' AND list_contains($rules, rule)
+            WHERE status = 'open' AND list_contains($rules::VARCHAR[], rule)
               AND alert_key NOT IN (SELECT alert_key FROM _cpa_current)
             """,
             params,

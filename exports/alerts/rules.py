@@ -51,7 +51,7 @@ def churn_risk(con: duckdb.DuckDBPyConnection, cfg: AlertSettings, as_of: date) 
                                 WHERE score_date <= $as_of + 1)
             QUALIFY row_number() OVER (PARTITION BY advertiser_id ORDER BY model_version DESC) = 1
         )
-        SELECT 'advertiser', advertiser_id, advertiser_id, '',
+        SELECT 'advertiser', advertiser_id::VARCHAR, advertiser_id::VARCHAR, '',
                CASE WHEN churn_probability >= $high THEN 'high' ELSE 'medium' END,
                to_json({'churn_probability': round(churn_probability, 3),
                         'threshold': $threshold, 'risk_group': risk_group,
@@ -81,7 +81,7 @@ def traffic_stop(con: duckdb.DuckDBPyConnection, cfg: AlertSettings, as_of: date
             SELECT advertiser_id, max(day) AS last_day FROM marts.fct_advertiser_daily
             WHERE conversions > 0 AND day <= $as_of GROUP BY advertiser_id
         )
-        SELECT 'advertiser', w.advertiser_id, w.advertiser_id,
+        SELECT 'advertiser', w.advertiser_id::VARCHAR, w.advertiser_id::VARCHAR,
                strftime(l.last_day + 1, '%Y-%m-%d'), 'high',
                to_json({'avg_daily_conversions_28d': round(base / 28.0, 2),
                         'min_avg_daily_conversions': $min_daily,
@@ -118,7 +118,7 @@ def margin_drop(con: duckdb.DuckDBPyConnection, cfg: AlertSettings, as_of: date)
                       CASE WHEN rev28 > 0 THEN m28 / rev28 END AS pct28
             FROM w
         )
-        SELECT 'offer', offer_id, advertiser_id, '',
+        SELECT 'offer', offer_id::VARCHAR, advertiser_id::VARCHAR, '',
                CASE WHEN m7 < 0 THEN 'high' ELSE 'medium' END,
                to_json({'margin_pct_7d': round(pct7 * 100, 1),
                         'margin_pct_prev_28d': round(pct28 * 100, 1),
@@ -144,7 +144,7 @@ def needs_traffic(con: duckdb.DuckDBPyConnection, cfg: AlertSettings, as_of: dat
                                 WHERE week_start <= $as_of)
             QUALIFY row_number() OVER (PARTITION BY offer_id ORDER BY reason) = 1
         )
-        SELECT 'offer', offer_id, advertiser_id, '', 'low',
+        SELECT 'offer', offer_id::VARCHAR, advertiser_id::VARCHAR, '', 'low',
                to_json({'week_start': week_start, 'reason': reason,
                         'avg_cap_utilisation_pct': round(avg_cap_utilisation * 100, 1),
                         'clean_clicks_7d': clean_clicks_7d,
@@ -166,7 +166,8 @@ def launch_stalled(con: duckdb.DuckDBPyConnection, cfg: AlertSettings, as_of: da
                    sum(clean_clicks) AS clean_clicks
             FROM marts.fct_offer_daily WHERE day <= $as_of GROUP BY offer_id
         )
-        SELECT 'offer', o.offer_id, o.advertiser_id, strftime(o.launch_day, '%Y-%m-%d'), 'medium',
+        SELECT 'offer', o.offer_id::VARCHAR, o.advertiser_id::VARCHAR,
+               strftime(o.launch_day, '%Y-%m-%d'), 'medium',
                to_json({'launch_day': o.launch_day, 'days_since_launch': $as_of - o.launch_day,
                         'min_days': $days, 'clean_clicks_since_launch': coalesce(f.clean_clicks, 0),
                         'status': o.status})::VARCHAR
@@ -184,7 +185,7 @@ def overdue_debt(con: duckdb.DuckDBPyConnection, cfg: AlertSettings, as_of: date
     return _frame(
         con,
         """
-        SELECT 'advertiser', advertiser_id, advertiser_id, '',
+        SELECT 'advertiser', advertiser_id::VARCHAR, advertiser_id::VARCHAR, '',
                CASE WHEN max(days_past_due) >= 90 THEN 'high' ELSE 'medium' END,
                to_json({'overdue_rub': round(sum(receivable_rub), 2), 'threshold_rub': $rub,
                         'invoices': count(*), 'max_days_past_due': max(days_past_due),
@@ -206,7 +207,7 @@ def reconciliation_gap(
     return _frame(
         con,
         """
-        SELECT 'advertiser', advertiser_id, advertiser_id,
+        SELECT 'advertiser', advertiser_id::VARCHAR, advertiser_id::VARCHAR,
                strftime(period_from, '%Y-%m-%d') || '..' || strftime(period_to, '%Y-%m-%d'),
                'medium',
                to_json({'period_from': period_from, 'period_to': period_to,
@@ -224,7 +225,7 @@ def tier_change(con: duckdb.DuckDBPyConnection, cfg: AlertSettings, as_of: date)
     return _frame(
         con,
         """
-        SELECT 'advertiser', advertiser_id, advertiser_id,
+        SELECT 'advertiser', advertiser_id::VARCHAR, advertiser_id::VARCHAR,
                strftime(day, '%Y-%m-%d') || ':' || previous_tier || '->' || tier,
                CASE WHEN tier > previous_tier THEN 'medium' ELSE 'low' END,
                to_json({'kind': 'tier_change', 'day': day, 'previous_tier': previous_tier,
@@ -234,7 +235,8 @@ def tier_change(con: duckdb.DuckDBPyConnection, cfg: AlertSettings, as_of: date)
         WHERE tier_changed AND previous_tier IS NOT NULL
           AND day > $as_of - $lookback AND day <= $as_of
         UNION ALL
-        SELECT 'advertiser', advertiser_id, advertiser_id, 'promotion_candidate', 'low',
+        SELECT 'advertiser', advertiser_id::VARCHAR, advertiser_id::VARCHAR,
+               'promotion_candidate', 'low',
                to_json({'kind': 'promotion_candidate', 'day': day, 'previous_tier': previous_tier,
                         'tier': tier, 'revenue_90d': round(revenue_90d, 2),
                         'revenue_prev_90d': round(revenue_prev_90d, 2),
