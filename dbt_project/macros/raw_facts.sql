@@ -74,25 +74,38 @@
       days      - otherwise the reporting days to rebuild: every day that any version (old or
                   new) of a partition changed since the model's watermark touched;
       watermark - the newest partition observation the model will have consumed.
+    `spread` maps other datasets the model also reads to a number of days: a changed partition
+    of such a dataset also rebuilds the days it touches plus that many days after (conversions
+    look their click up within 30 days, so a late click file restates those conversions).
     The model stores the watermark in `_observed_at`; a failed run leaves it unchanged, so the
     next run picks the same partitions up again (idempotent). -#}
-{% macro fact_plan(dataset) %}
+{% macro fact_plan(dataset, spread={}) %}
     {%- set partitions = ref('int_raw_partitions') -%}
     {%- set plan = {'full': true, 'days': [], 'watermark': none} -%}
+    {%- set names = [dataset] + (spread.keys() | list) -%}
     {%- if execute -%}
-        {%- set wm = run_query("select max(observed_at) from " ~ partitions ~ " where dataset = '" ~ dataset ~ "'") -%}
+        {%- set wm = run_query("select max(observed_at) from " ~ partitions ~ " where dataset in ('" ~ (names | join("', '")) ~ "')") -%}
         {%- do plan.update({'watermark': wm.columns[0].values()[0]}) -%}
         {%- if is_incremental() -%}
             {%- set old = run_query("select max(_observed_at) from " ~ this).columns[0].values()[0] -%}
             {%- if old is not none -%}
                 {%- set days_sql -%}
-                    select distinct d.day
-                    from {{ partitions }} as p, unnest(p.touched_days) as d(day)
-                    where p.dataset = '{{ dataset }}'
-                      and p.file_day in (
-                          select file_day from {{ partitions }}
-                          where dataset = '{{ dataset }}'
-                            and observed_at > cast('{{ old }}' as timestamp))
+                    with changed as (
+                        select distinct dataset, file_day from {{ partitions }}
+                        where observed_at > cast('{{ old }}' as timestamp)
+                    ),
+                    touched as (
+                        select p.dataset, d.day
+                        from {{ partitions }} as p, unnest(p.touched_days) as d(day)
+                        where (p.dataset, p.file_day) in (select dataset, file_day from changed)
+                    )
+                    select distinct day from touched where dataset = '{{ dataset }}'
+                    {%- for other, n in spread.items() %}
+                    union
+                    select distinct cast(touched.day + offs.k as date)
+                    from touched, range(0, {{ n + 1 }}) as offs(k)
+                    where touched.dataset = '{{ other }}'
+                    {%- endfor %}
                     order by 1
                 {%- endset -%}
                 {%- do plan.update({'full': false, 'days': run_query(days_sql).columns[0].values() | list}) -%}
@@ -123,9 +136,9 @@
 {#- Pre-hook of an incremental fact: remove the days the plan rebuilds (all of them on a full
     plan), so a day whose rows all disappeared is emptied too. Runs inside the model's
     transaction, before the insert. -#}
-{% macro plan_delete(dataset, day_col) -%}
+{% macro plan_delete(dataset, day_col, spread={}) -%}
     {%- if execute and is_incremental() -%}
-        {%- set plan = fact_plan(dataset) -%}
+        {%- set plan = fact_plan(dataset, spread) -%}
         {%- if plan.full -%}
             delete from {{ this }}
         {%- elif plan.days | length > 0 -%}

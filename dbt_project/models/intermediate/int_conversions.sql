@@ -1,15 +1,19 @@
 {#- Every conversion in its current state: the status event with the greatest updated_at; ties
     go to the later file, then the later line (sources.md reading 3). Counted on the reporting
-    day of created_at (created_day), money in RUB at that day's rate.
+    day of created_at (created_day), money in RUB at that day's rate. traffic_source is the
+    channel of its click (the click with its click_id in the 30 days up to created_at; 'offline'
+    without a click_id, 'unknown' when no such click was delivered).
 
     Incremental by created_day: a run rebuilds the created days touched by the conversion
     partitions that changed (new days, late status changes, corrected files), so past days are
-    restated to the current truth (metrics.md, "Restatement"). -#}
-{%- set plan = fact_plan('conversions') -%}
+    restated to the current truth (metrics.md, "Restatement"), plus the 30 days after any
+    changed click partition (their conversions' click lookup may change). -#}
+{%- set spread = {'clicks': 30} -%}
+{%- set plan = fact_plan('conversions', spread) -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ plan_delete('conversions', 'created_day') }}"
+    pre_hook="{{ plan_delete('conversions', 'created_day', {'clicks': 30}) }}"
 ) }}
 
 with events as (
@@ -28,27 +32,59 @@ ranked as (
             order by updated_at desc, file_day desc, source_file desc, source_line desc
         ) as recency
     from events
+),
+
+current_state as (
+    select * from ranked where recency = 1
+),
+
+clicks as (
+    select click_id, clicked_at, traffic_source
+    from {{ ref('stg_clicks') }}
+    {%- if not plan.full %}
+    where {% if plan.days | length == 0 %}1 = 0{% else -%}
+        clicked_at >= cast('{{ (plan.days | min) - modules.datetime.timedelta(days=32) }}' as timestamp)
+        and clicked_at < cast('{{ (plan.days | max) + modules.datetime.timedelta(days=2) }}' as timestamp)
+    {%- endif %}
+    {%- endif %}
+),
+
+click_sources as (
+    select current_state.conversion_id, clicks.traffic_source
+    from current_state
+    join clicks
+        on clicks.click_id = current_state.click_id
+       and clicks.clicked_at <= current_state.created_at
+       and clicks.clicked_at >= current_state.created_at - interval 30 day
+    qualify row_number() over (
+        partition by current_state.conversion_id
+        order by clicks.clicked_at desc, clicks.traffic_source
+    ) = 1
 )
 
 select
-    conversion_id,
-    click_id,
-    offer_id,
-    advertiser_id,
-    publisher_id,
-    goal,
-    status,
-    created_at,
-    updated_at,
-    created_day,
-    first_seen_at,
-    status_events,
-    currency,
-    revenue,
-    payout,
-    revenue_rub,
-    payout_rub,
-    file_day                          as current_file_day,
+    c.conversion_id,
+    c.click_id,
+    c.offer_id,
+    c.advertiser_id,
+    c.publisher_id,
+    case
+        when c.click_id is null then 'offline'
+        else coalesce(click_sources.traffic_source, 'unknown')
+    end                               as traffic_source,
+    c.goal,
+    c.status,
+    c.created_at,
+    c.updated_at,
+    c.created_day,
+    c.first_seen_at,
+    c.status_events,
+    c.currency,
+    c.revenue,
+    c.payout,
+    c.revenue_rub,
+    c.payout_rub,
+    c.file_day                        as current_file_day,
     {{ watermark_literal(plan) }}     as _observed_at
-from ranked
-where recency = 1
+from current_state as c
+left join click_sources on click_sources.conversion_id = c.conversion_id

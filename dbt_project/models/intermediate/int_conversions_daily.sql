@@ -1,10 +1,12 @@
--- Conversions per reporting day of creation x offer x publisher x advertiser (the conversion's
--- own advertiser_id, sources.md reading 12), by current status, money in RUB.
+-- Conversions per reporting day of creation x offer x publisher x advertiser x traffic source
+-- (advertiser: the conversion's own advertiser_id, sources.md reading 12; source: of its click),
+-- by current status, money in RUB.
 select
     created_day                                                   as day,
     offer_id,
     publisher_id,
     advertiser_id,
+    traffic_source,
     count(*) filter (where status <> 'trash')                     as conversions,
     count(*) filter (where status = 'approved')                   as approved,
     count(*) filter (where status = 'pending')                    as pending,
@@ -15,4 +17,4 @@ select
     coalesce(sum(payout_rub) filter (where status = 'approved'), 0)  as payout,
     coalesce(sum(payout_rub) filter (where status = 'pending'), 0)   as hold_payout
 from {{ ref('int_conversions') }}
-group by created_day, offer_id, publisher_id, advertiser_id
+group by created_day, offer_id, publisher_id, advertiser_id, traffic_source

@@ -1,0 +1,39 @@
+-- Traffic source (channel) x reporting day: clicks by their channel, conversions by the channel of
+-- their click (int_conversions: "offline" without a click, "unknown" when the click is missing).
+with clicks as (
+    select day, traffic_source,
+           cast(sum(clicks) as bigint) as clicks, cast(sum(clean_clicks) as bigint) as clean_clicks,
+           cast(sum(bot_clicks) as bigint) as bot_clicks
+    from {{ ref('int_clicks_daily') }} group by all
+),
+
+conversions as (
+    select day, traffic_source,
+           cast(sum(conversions) as bigint) as conversions, cast(sum(approved) as bigint) as approved,
+           cast(sum(pending) as bigint) as pending, cast(sum(rejected) as bigint) as rejected,
+           cast(sum(trash) as bigint) as trash, sum(revenue) as revenue, sum(payout) as payout
+    from {{ ref('int_conversions_daily') }} group by all
+),
+
+joined as (
+    select
+        coalesce(clicks.day, conversions.day) as day,
+        coalesce(clicks.traffic_source, conversions.traffic_source) as traffic_source,
+        coalesce(clicks.clicks, 0) as clicks, coalesce(clicks.clean_clicks, 0) as clean_clicks,
+        coalesce(clicks.bot_clicks, 0) as bot_clicks,
+        coalesce(conversions.conversions, 0) as conversions,
+        coalesce(conversions.approved, 0) as approved, coalesce(conversions.pending, 0) as pending,
+        coalesce(conversions.rejected, 0) as rejected, coalesce(conversions.trash, 0) as trash,
+        coalesce(conversions.revenue, 0) as revenue, coalesce(conversions.payout, 0) as payout
+    from clicks
+    full outer join conversions
+        on conversions.day = clicks.day and conversions.traffic_source = clicks.traffic_source
+)
+
+select
+    *,
+    revenue - payout                                          as margin,
+    {{ safe_div('conversions', 'clean_clicks') }}             as cr,
+    {{ safe_div('approved', 'approved + rejected + trash') }} as approval_rate,
+    {{ safe_div('payout', 'clean_clicks') }}                  as epc
+from joined

@@ -1,0 +1,34 @@
+-- New publishers per registration month, category and channel. Category: the category of the
+-- offers the publisher sent most clean clicks to ('none' before any traffic); channel: the
+-- traffic source of most of its clean clicks, else the first declared traffic type.
+with clicks as (
+    select c.publisher_id, o.category, c.traffic_source, sum(c.clean_clicks) as clean_clicks
+    from {{ ref('int_clicks_daily') }} as c
+    left join {{ ref('int_offers_current') }} as o on o.offer_id = c.offer_id
+    group by all
+),
+
+main_category as (
+    select publisher_id, category from (
+        select publisher_id, category, sum(clean_clicks) as n from clicks group by all
+    ) as t
+    qualify row_number() over (partition by publisher_id order by n desc, category) = 1
+),
+
+main_channel as (
+    select publisher_id, traffic_source from (
+        select publisher_id, traffic_source, sum(clean_clicks) as n from clicks group by all
+    ) as t
+    qualify row_number() over (partition by publisher_id order by n desc, traffic_source) = 1
+)
+
+select
+    {{ month_start('p.registered_day') }}                    as registration_month,
+    coalesce(mc.category, 'none')                            as category,
+    coalesce(ch.traffic_source, p.main_channel, 'unknown')   as channel,
+    count(*)                                                 as new_publishers,
+    count(*) filter (where mc.publisher_id is not null)      as with_traffic
+from {{ ref('dim_publishers') }} as p
+left join main_category as mc on mc.publisher_id = p.publisher_id
+left join main_channel as ch on ch.publisher_id = p.publisher_id
+group by all

@@ -1,0 +1,4 @@
+{#- Counts and amounts that cannot be negative. -#}
+{% test non_negative(model, column_name) %}
+select * from {{ model }} where {{ column_name }} < 0
+{% endtest %}
