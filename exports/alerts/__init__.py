@@ -12,18 +12,14 @@ from dataclasses import dataclass
 
 import duckdb
 
-from exports.alerts.delivery import (
-    DeliveryConfig,
-    DeliveryReport,
-    deliver_feeds,
-    notify_run_failure,
-    verify_signature,
-)
+from exports.alerts.delivery import DeliveryReport, deliver_feeds
 from exports.alerts.evaluate import UNASSIGNED_LEAD, Evaluation, evaluate_alerts
 from exports.alerts.feeds import FeedSet, write_feeds
 from exports.alerts.history import record_alerts, run_alerts
+from exports.alerts.notify import notify_run_failure
 from exports.alerts.routing import Recipient, load_recipients
 from exports.alerts.rules import RULES
+from exports.alerts.transport import DeliveryConfig, verify_signature
 from ingest.settings import Settings
 
 __all__ = [
