@@ -95,7 +95,7 @@ class QualityResult:
             meta["max_quarantine_share"] = self.quarantine.threshold
             meta["rows_quarantined"] = self.quarantine.rows_quarantined
         for o in self.outcomes:
-            if o.name == "offer_advertiser_matches":
+            if o.name == "offer_advertiser_matches":  # sources.md reading 12: the count
                 meta["offer_advertiser_mismatches"] = o.unexpected_count or 0
         return meta
 
@@ -156,20 +156,30 @@ def _outcome(spec: SourceContract, res: Any) -> CheckOutcome:
 
 
 def _validate(spec: SourceContract, sample: LoadedSample) -> list[CheckOutcome]:
+    """Validate in two passes: every check with ``BOOLEAN_ONLY`` (about 3x cheaper in GX),
+    then only the failed ones again with counts and offending rows. Passing is the common
+    case, so a clean source costs one cheap pass."""
     from ingest.quality.suites import batch_definition, build_suite
 
     frame = sample.frame
-    suite = build_suite(spec.source, drop=sample.dropped_checks)
-    index_columns = [c for c in LINEAGE if c in frame.columns]
-    result_format: dict[str, Any] = {"result_format": "SUMMARY",
-                                     "partial_unexpected_count": EXAMPLES}
-    if index_columns:
-        result_format["unexpected_index_column_names"] = index_columns
     with _gx_lock:
         batch = batch_definition().get_batch(batch_parameters={"dataframe": frame})
-        validation = batch.validate(suite, result_format=result_format)
+        quick = batch.validate(build_suite(spec.source, drop=sample.dropped_checks),
+                               result_format="BOOLEAN_ONLY")
+        failed = frozenset((r.expectation_config.meta or {}).get("check", "")
+                           for r in quick.results if not r.success)
+        detailed = []
+        if failed:
+            index_columns = [c for c in LINEAGE if c in frame.columns]
+            result_format: dict[str, Any] = {"result_format": "SUMMARY",
+                                             "partial_unexpected_count": EXAMPLES}
+            if index_columns:
+                result_format["unexpected_index_column_names"] = index_columns
+            suite = build_suite(spec.source, drop=sample.dropped_checks, only=failed)
+            detailed = batch.validate(suite, result_format=result_format).results
+    by_name = {o.name: o for o in (_outcome(spec, r) for r in detailed)}
+    outcomes = [by_name.get(o.name, o) for o in (_outcome(spec, r) for r in quick.results)]
     order = {c.name: i for i, c in enumerate(spec.checks)}
-    outcomes = [_outcome(spec, r) for r in validation.results]
     return sorted(outcomes, key=lambda o: order.get(o.name, len(order)))
 
 

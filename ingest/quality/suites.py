@@ -58,26 +58,29 @@ def expectation_for(check: Check) -> Expectation:
     )
 
 
-def build_suite(source: str, *, drop: frozenset[str] = frozenset()) -> ExpectationSuite:
+def build_suite(
+    source: str, *, drop: frozenset[str] = frozenset(), only: frozenset[str] | None = None
+) -> ExpectationSuite:
     """The suite of ``source`` without the checks named in ``drop`` (cached per process).
 
     ``drop`` removes checks that cannot be evaluated in this warehouse (a cross-source rule
-    whose other table is not loaded yet); the runner reports what it dropped.
+    whose other table is not loaded yet); the runner reports what it dropped. ``only`` keeps
+    just the named checks (not cached): the runner re-validates failed checks with detail.
     """
     key = (source, frozenset(drop))
     with _lock:
-        suite = _cache.get(key)
+        suite = _cache.get(key) if only is None else None
         if suite is None:
             import great_expectations as gx
 
             batch_definition()  # GX needs a current context to build a suite
-
             spec = contract(source)
             suite = gx.ExpectationSuite(name=f"raw_{source}")
             for check in spec.checks:
-                if check.name not in drop:
+                if check.name not in drop and (only is None or check.name in only):
                     suite.add_expectation(expectation_for(check))
-            _cache[key] = suite
+            if only is None:
+                _cache[key] = suite
         return suite
 
 
