@@ -425,3 +425,67 @@ def test_without_warehouse_parquet_is_still_checked(world: World) -> None:
 def test_unknown_source_is_named() -> None:
     with pytest.raises(ValueError, match=r"unknown source 'click'.*clicks"):
         run_source_checks(load_settings(), "click")
+
+
+# ---- on what ingestion really loaded (ingest.pipeline over contract-shaped landing files) ----
+
+
+def test_checks_on_really_ingested_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gx_loaded: None
+) -> None:
+    from ingest_contract_files import (
+        base_world,
+        click_line,
+        conversion,
+        offer,
+        settings_for,
+        write_clicks,
+        write_conversions,
+        write_offers,
+    )
+
+    from ingest.pipeline import ingest_all
+    from ingest.warehouse import connect
+
+    monkeypatch.setenv("CPA_HASH_KEY", "quality-test-key")
+    settings = settings_for(tmp_path)
+    day, bad_day = "2026-11-23", "2026-11-24"
+    base_world(settings.paths.landing, day)
+    # a second advertiser's offer, and a conversion of offer 1 billed to it (reading 12)
+    write_offers(settings.paths.landing, day, [offer(1, 100), offer(2, 100, status="stopped"),
+                                               offer(3, 200)])
+    write_conversions(settings.paths.landing, day, [
+        *(conversion(i, day) for i in range(3)), conversion(3, day, advertiser_id=200)])
+    # a day where 2 of 5 click rows break the contract: 40% quarantined > 5%
+    write_clicks(settings.paths.landing, bad_day,
+                 [click_line(i, bad_day) for i in range(100, 103)]
+                 + [click_line(103, bad_day, device="fridge"),
+                    click_line(104, bad_day, ts="2026-11-25T00:00:01Z")])
+    ingest_all(settings)
+
+    con = connect(settings, read_only=True)
+    try:
+        results = {s: run_source_checks(settings, s, con=con) for s in CONTRACTS}
+        good_day = run_source_checks(settings, "clicks", days=[date(2026, 11, 23)], con=con)
+        broken_day = run_source_checks(settings, "clicks", days=[date(2026, 11, 24)], con=con)
+    finally:
+        con.close()
+
+    # what ingestion loads honours the contract everywhere: no critical check fails
+    for source, result in results.items():
+        contract_failures = [o.name for o in result.failed if o.severity == "critical"
+                             and o.name != "quarantine_share"]
+        assert contract_failures == [], f"{source}: {result.markdown}"
+        assert result.row_count > 0, f"{source}: {result.markdown}"
+    mismatch = results["conversions"].outcome("offer_advertiser_matches")
+    assert not mismatch.success and mismatch.unexpected_count == 1
+    assert results["conversions"].severity == "WARN"
+    assert mismatch.examples[0]["_source_file"] == f"tracker/conversions/conversions_{day}.jsonl.gz"
+
+    assert good_day.passed, good_day.markdown
+    assert not broken_day.passed and broken_day.severity == "ERROR"
+    share = broken_day.outcome("quarantine_share")
+    assert not share.success and share.unexpected_count == 2
+    assert broken_day.quarantine is not None
+    assert broken_day.quarantine.reasons == {"unknown_enum": 1, "future_timestamp": 1}
+    assert broken_day.row_count == 3  # the loaded rows themselves are clean
