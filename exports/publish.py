@@ -145,7 +145,15 @@ def publish(
     snapshot_file = building / SNAPSHOT_NAME
     own = con is None
     if own:
-        con = connect(settings, read_only=True)
+        try:
+            con = connect(settings, read_only=True)
+        except duckdb.Error as exc:
+            shutil.rmtree(building, ignore_errors=True)
+            raise PublishError(
+                f"cannot open the warehouse {settings.paths.warehouse_file} to publish: {exc}. "
+                "If another process is writing it, publish after that step or pass its "
+                "connection (publish(settings, con=...))."
+            ) from exc
     assert con is not None
     counts: dict[str, int] = {}
     try:

@@ -229,3 +229,21 @@ def test_snapshot_uses_the_configured_storage_format(world):
     publish(newer)
     header = (world.paths.publish / "bi.duckdb").read_bytes()[:20]
     assert struct.unpack("<Q", header[12:20])[0] == 65
+
+
+def test_a_warehouse_locked_by_another_writer_is_a_clear_error(world):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+         "sys.stdin.read()", str(world.paths.warehouse_file)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(PublishError, match="another process is writing"):
+            publish(world)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert current_version(world) is None
+    assert os.listdir(world.paths.publish / "versions") == []
