@@ -17,7 +17,7 @@ import json
 import shutil
 import weakref
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -652,6 +652,3 @@ def test_snapshots_know_every_id_the_facts_use(world: Path) -> None:
             r = json.loads(ln)
             if r["type"] in ACTIVITY_TYPES and r["activity_id"] < 9_000_000:
                 assert r["manager_id"] in managers and r["company_id"] in companies
-
-
-_ = (UTC,)

@@ -280,10 +280,10 @@ def _plan_advertisers(
     for i, f in enumerate(fates):
         if f == "new":
             start[i] = int(rng.integers(45, D - 75))
-            growth[i] = rng.uniform(0.0, 0.5)
+            growth[i] = rng.uniform(0.0, 0.4)
             size[i] *= 0.8
         elif f == "growing":
-            growth[i] = rng.uniform(0.3, 0.9)
+            growth[i] = rng.uniform(0.25, 0.7)
         elif f == "declining":
             growth[i] = -rng.uniform(0.3, 0.6)
         else:

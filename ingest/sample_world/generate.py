@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import time as _time
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,6 @@ from .billing import (
     INVOICE_HEADER,
     PAYMENT_HEADER,
     Billing,
-    add_months,
     fx_file_lines,
     fx_tables,
 )
@@ -494,6 +493,3 @@ def replay_redeliveries(out_dir: Path) -> list[str]:
         shutil.copy2(src, dst)
         done.append(r["file"])
     return done
-
-
-_ = (time, add_months, datetime)

@@ -128,8 +128,8 @@ class Ledger:
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "expect_outcome": "identical_redelivery" if kind == "identical" else "corrected",
                 "expect_loaded": 0 if kind == "identical" else rows,
-            "expect_deduplicated": None if kind == "identical" else 0,
-            "expect_quarantined": 0,
+                "expect_deduplicated": None if kind == "identical" else 0,
+                "expect_quarantined": 0,
                 **extra,
             }
         )

@@ -299,7 +299,6 @@ class TrafficModel:
         ev["e_idx"] = np.concatenate(
             [p["e_idx"] + off for p, off in zip(parts, conv_off, strict=True)]
         )
-        o, p_, a = self.w.offers, self.w.publishers, self.w.advertisers
         clicks = self._clicks_frame(cat)
         base = self._conversions_frame(cat)
         order = np.lexsort((ev["e_ts"], ev["e_ts"] // DAY))
@@ -330,7 +329,6 @@ class TrafficModel:
             .round(2).alias("payout_rub"),
             pl.col("call").alias("is_offline"),
         )  # fmt: skip
-        _ = (o, p_, a)
         return Block(d0, d1, clicks, np.cumsum([0, *n_clicks]), cat["k_off"], cat["k_msk"],
                      cat["k_bot"].astype(bool), truth, by_day)  # fmt: skip
 
