@@ -236,3 +236,21 @@ def test_evaluating_some_rules_with_no_alerts_resolves_only_those(world):
     assert set(changes.values()) == {"ongoing"} and len(changes) == len(EXPECTED) - 1
     with pytest.raises(ValueError, match="unknown alert rule"):
         evaluate_alerts(con, settings, rules=["churn"])
+
+
+def test_command_line_runs_the_alert_cycle_and_publishes(tmp_path, monkeypatch, capsys):
+    from exports.cli import main
+
+    settings = settings_for(tmp_path)
+    build_warehouse(settings)
+    monkeypatch.setenv("CPA_DATA_DIR", str(settings.paths.data))
+    monkeypatch.setenv("CPA_WAREHOUSE", str(settings.paths.warehouse_file))
+    for name in ("CPA_WEBHOOK_URL", "CPA_SMTP_HOST", "CPA_ALERT_RECIPIENTS"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["alerts", "--run-id", "cli-1"]) == 0
+    out = capsys.readouterr().out
+    assert f"alerts as of {AS_OF}: {len(EXPECTED)} firing" in out
+    assert (settings.paths.feeds / "cli-1" / "L1" / "alerts.xlsx").exists()
+    assert main(["publish", "--run-id", "cli-1"]) == 0
+    with duckdb.connect(str(settings.paths.publish / "bi.duckdb"), read_only=True) as snap:
+        assert snap.execute("SELECT count(*) FROM alerts.alert_history").fetchall() == [(10,)]
