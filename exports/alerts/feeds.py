@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -185,9 +187,7 @@ def write_xlsx(path: Path, rows: pl.DataFrame, *, lead_id: str, run_id: str, lan
         wb.close()
 
 
-def _as_datetime(d: Any) -> Any:
-    from datetime import datetime
-
+def _as_datetime(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
 
 
@@ -244,8 +244,6 @@ def write_feeds(
         final = root / run_dir_name
         replace_dir(staging, final)
     except BaseException:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
         raise
     swap_symlink(root / "latest", run_dir_name)
