@@ -298,6 +298,11 @@ BROKEN = [
     ("offer-payout-over-price", "offers",
      "UPDATE raw.offers SET payout = 2000 WHERE offer_id = 2",
      "payout_within_price", "WARN"),
+    ("offer-future-launch", "offers",
+     "UPDATE raw.offers SET launched_at = snapshot_date + INTERVAL 2 DAY WHERE offer_id = 2",
+     "timestamps_not_after_snapshot", "ERROR"),
+    ("offer-negative-cap", "offers", "UPDATE raw.offers SET daily_cap = -1 WHERE offer_id = 1",
+     "range(daily_cap)", "WARN"),
     ("publisher-raw-email", "publishers",
      "ALTER TABLE raw.publishers ADD COLUMN email VARCHAR",
      "no_raw_pii_columns", "ERROR"),
@@ -337,6 +342,7 @@ ALSO_FAILS = {
     "deal-missing-column": {"not_null(pipeline)", "accepted_values(pipeline)"},
     "conv-unknown-advertiser": {"offer_advertiser_matches"},
     "offer-price": {"payout_within_price"},
+    "offer-future-launch": {"order(stopped_at >= launched_at)"},
 }
 
 

@@ -179,6 +179,14 @@ def _list_in(column: str, values: tuple[str, ...]) -> str:
     return f"list_has_all([{items}]::VARCHAR[], {column})"
 
 
+_NOT_AFTER_SNAPSHOT = "no timestamp after the end of its snapshot's day (future_timestamp)"
+
+
+def _not_after_snapshot(*columns: str) -> str:
+    """greatest() skips NULLs in DuckDB: the latest non-null timestamp of the row."""
+    return f"greatest({', '.join(columns)}) < snapshot_date + INTERVAL 1 DAY"
+
+
 _FILE_DATE = r"TRY_CAST(regexp_extract(_source_file, '(\d{4}-\d{2}-\d{2})', 1) AS DATE)"
 
 
@@ -213,8 +221,8 @@ CLICKS = SourceContract(
     "clicks", "parquet", _CLICK_COLS, "click_id",
     checks=(
         *base(_CLICK_COLS),
-        *not_null("click_id", "ts", "offer_id", "publisher_id", "source", "device", "ip_hash",
-                  "user_agent_hash", "is_unique", "is_bot", "file_day"),
+        *not_null("click_id", "ts", "offer_id", "publisher_id", "source", "device", "os",
+                  "ip_hash", "user_agent_hash", "is_unique", "is_bot", "file_day"),
         unique("click_id"),
         fmt("click_id", HEX32), fmt("ip_hash", HEX64), fmt("user_agent_hash", HEX64),
         fmt("country", COUNTRY),
@@ -286,16 +294,19 @@ OFFERS = SourceContract(
                   "currency", "price", "payout", "hold_days", "status", "created_at"),
         unique("snapshot_date", "offer_id"),
         accepted("category", CATEGORIES), accepted("payout_model", PAYOUT_MODELS),
-        accepted("currency", CURRENCIES), accepted("status", OFFER_STATUSES),
-        at_least("price", 0), at_least("payout", 0), at_least("hold_days", 0),
-        at_least("daily_cap", 0),
+        accepted("currency", CURRENCIES, "warning"), accepted("status", OFFER_STATUSES),
+        at_least("price", 0), at_least("payout", 0),
+        at_least("hold_days", 0, severity="warning"), at_least("daily_cap", 0, severity="warning"),
         ordered("launched_at", "created_at"), ordered("stopped_at", "launched_at"),
-        holds("allowed_sources_known", "warning", "allowed_sources are channels of the list"),
+        holds("allowed_sources_known", "critical", "allowed_sources are channels of the list"),
         holds("payout_within_price", "warning", "publisher payout does not exceed the price"),
+        holds("timestamps_not_after_snapshot", "critical", _NOT_AFTER_SNAPSHOT),
     ),
     derived={
         "_chk_allowed_sources_known": _list_in("allowed_sources", CHANNELS),
         "_chk_payout_within_price": "payout <= price",
+        "_chk_timestamps_not_after_snapshot":
+            _not_after_snapshot("created_at", "launched_at", "stopped_at"),
     },
 )
 
@@ -310,9 +321,11 @@ PUBLISHERS = SourceContract(
         fmt("name_hash", HEX64), fmt("email_hash", HEX64), fmt("phone_hash", HEX64),
         fmt("country", COUNTRY),
         accepted("status", PUBLISHER_STATUSES),
-        holds("traffic_types_known", "warning", "traffic_types are channels of the list"),
+        holds("traffic_types_known", "critical", "traffic_types are channels of the list"),
+        holds("timestamps_not_after_snapshot", "critical", _NOT_AFTER_SNAPSHOT),
     ),
-    derived={"_chk_traffic_types_known": _list_in("traffic_types", CHANNELS)},
+    derived={"_chk_traffic_types_known": _list_in("traffic_types", CHANNELS),
+             "_chk_timestamps_not_after_snapshot": _not_after_snapshot("registered_at")},
 )
 
 _INV_COLS = ("file_month", "invoice_number", "invoice_date", "due_date", "advertiser_id",
@@ -324,7 +337,7 @@ INVOICES = SourceContract(
         *base(_INV_COLS),
         *not_null("file_month", "invoice_number", "invoice_date", "advertiser_id",
                   "amount_total", "currency", "status"),
-        accepted("status", INVOICE_STATUSES), accepted("currency", CURRENCIES),
+        accepted("status", INVOICE_STATUSES), accepted("currency", CURRENCIES, "warning"),
         at_least("amount_net", 0), at_least("vat", 0), at_least("amount_total", 0),
         fmt("inn", INN, "warning"),
         ordered("due_date", "invoice_date"), ordered("period_to", "period_from"),
@@ -350,7 +363,7 @@ PAYMENTS = SourceContract(
         *not_null("file_month", "payment_number", "payment_date", "advertiser_id", "amount",
                   "currency"),
         unique("payment_number"),
-        accepted("currency", CURRENCIES),
+        accepted("currency", CURRENCIES, "warning"),
         at_least("amount", 0),
         fmt("inn", INN, "warning"),
         holds("date_not_after_file_month", "critical", "no payment dated after its file month"),
@@ -368,7 +381,7 @@ FX_RATES = SourceContract(
         *base(_FX_COLS),
         *not_null("rate_date", "currency", "rate"),
         unique("rate_date", "currency"),
-        fmt("currency", r"^[A-Z]{3}$"),
+        fmt("currency", r"^[A-Z]{3}$", "warning"),
         rejected_values("currency", ("RUB",), "warning"),
         at_least("rate", 0, strict=True),
     ),
@@ -384,14 +397,18 @@ COMPANIES = SourceContract(
         *not_null("snapshot_date", "company_id", "name", "responsible_user_id", "created_at"),
         unique("snapshot_date", "company_id"),
         unique("snapshot_date", "advertiser_id", severity="warning", skip_missing=True),
-        at_least("contact_count", 0),
+        at_least("contact_count", 0, severity="warning"),
         fmt("inn", INN, "warning"),
         ordered("updated_at", "created_at"),
         holds("contact_emails_hashed", "critical", "contact e-mails are 64-hex hashes"),
+        holds("timestamps_not_after_snapshot", "critical", _NOT_AFTER_SNAPSHOT),
     ),
-    derived={"_chk_contact_emails_hashed": (
-        "list_bool_and(list_transform(contact_email_hashes, "
-        "lambda x: regexp_full_match(x, '[0-9a-f]{64}')))")},
+    derived={
+        "_chk_contact_emails_hashed": (
+            "list_bool_and(list_transform(contact_email_hashes, "
+            "lambda x: regexp_full_match(x, '[0-9a-f]{64}')))"),
+        "_chk_timestamps_not_after_snapshot": _not_after_snapshot("created_at", "updated_at"),
+    },
 )
 
 _MANAGER_COLS = ("snapshot_date", "manager_id", "full_name_hash", "email_hash", "role",
@@ -429,7 +446,9 @@ DEALS = SourceContract(
         accepted("pipeline", PIPELINES), accepted("stage", STAGES),
         at_least("expected_monthly_budget", 0),
         ordered("closed_at", "created_at"),
+        holds("timestamps_not_after_snapshot", "critical", _NOT_AFTER_SNAPSHOT),
     ),
+    derived={"_chk_timestamps_not_after_snapshot": _not_after_snapshot("created_at", "closed_at")},
 )
 
 _ACTIVITY_COLS = ("activity_id", "company_id", "advertiser_id", "manager_id", "type",
@@ -442,7 +461,7 @@ ACTIVITIES = SourceContract(
                   "occurred_at"),
         unique("activity_id"),
         accepted("type", ACTIVITY_TYPES), accepted("direction", DIRECTIONS),
-        at_least("duration_s", 0),
+        at_least("duration_s", 0, severity="warning"),
         holds("occurred_not_after_file_day", "critical",
               "no activity later than the UTC day of its file"),
         holds("company_known", "critical", "company_id known to a companies snapshot"),
