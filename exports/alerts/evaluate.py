@@ -110,22 +110,37 @@ def evaluate_alerts(
         )
         .alias("alert_key")
     ).unique("alert_key", keep="first", maintain_order=True)
-    routed = _route(con, alerts).with_columns(pl.lit(day).alias("as_of"))
+    routed = _route(con, alerts, with_offers="marts.dim_offers" in tables)
+    routed = routed.with_columns(pl.lit(day).alias("as_of"))
     return Evaluation(day, routed.select(EVALUATED_COLUMNS), tuple(evaluated), skipped)
 
 
-def _route(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame) -> pl.DataFrame:
+def _route(
+    con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, *, with_offers: bool
+) -> pl.DataFrame:
     """Owner of each alert from the CRM: the advertiser's account manager and team lead.
 
     The team lead comes from the advertiser; failing that, from the manager's own lead; a lead
     who manages clients personally leads them too. No lead at all -> ``_unassigned`` (ops).
+    Offer alerts also get the offer's title into their metrics, so that a person recognises it.
     """
+    offers = (
+        "LEFT JOIN marts.dim_offers o ON a.subject_type = 'offer' "
+        "AND o.offer_id::VARCHAR = a.subject_id"
+        if with_offers
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS title) o ON false"
+    )
     con.register("_cpa_alerts_to_route", alerts.to_arrow())
     try:
         rows = query_pl(
             con,
-            """
-            SELECT a.*, d.company_name::VARCHAR AS company_name,
+            f"""
+            SELECT a.* EXCLUDE (metrics),
+                   CASE WHEN o.title IS NULL THEN a.metrics
+                        ELSE json_merge_patch(a.metrics,
+                                              json_object('offer_title', o.title))::VARCHAR
+                   END AS metrics,
+                   d.company_name::VARCHAR AS company_name,
                    d.account_manager_id::VARCHAR AS account_manager_id,
                    coalesce(d.team_lead_id::VARCHAR, m.team_lead_id::VARCHAR,
                             CASE WHEN m.role ILIKE '%lead%' THEN m.manager_id::VARCHAR END,
@@ -133,6 +148,7 @@ def _route(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame) -> pl.DataFrame
             FROM _cpa_alerts_to_route a
             LEFT JOIN marts.dim_advertisers d ON d.advertiser_id::VARCHAR = a.advertiser_id
             LEFT JOIN marts.dim_managers m ON m.manager_id = d.account_manager_id
+            {offers}
             """,
             [UNASSIGNED_LEAD],
         )

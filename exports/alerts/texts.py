@@ -10,6 +10,18 @@ import json
 from typing import Any
 
 LANGUAGES = ("en", "ru")
+_REASONS = {
+    "en": {
+        "low_cap_utilisation": "low cap utilisation",
+        "click_drop": "clicks fell",
+        "both": "low cap utilisation and clicks fell",
+    },
+    "ru": {
+        "low_cap_utilisation": "низкая загрузка капы",
+        "click_drop": "падение кликов",
+        "both": "низкая загрузка капы и падение кликов",
+    },
+}
 _RU_GROUP = {"active": "активные", "stopped": "остановившиеся"}
 
 
@@ -95,7 +107,7 @@ def _render(rule: str, subject: str, m: dict[str, Any], lang: str) -> tuple[str,
             "renegotiate the price if needed.",
         )
     if rule == "needs_traffic":
-        reason = m.get("reason")
+        reason = _REASONS[lang].get(m.get("reason"), m.get("reason"))
         if ru:
             return (
                 f"Офферу нужен трафик: {subject}",
@@ -212,8 +224,10 @@ def render(alert: dict[str, Any], lang: str) -> dict[str, str]:
     subject = alert["subject_id"]
     if alert["subject_type"] == "advertiser" and name:
         subject = f"{name} ({alert['subject_id']})"
-    elif alert["subject_type"] == "offer" and name:
-        subject = f"{alert['subject_id']} ({name})"
+    elif alert["subject_type"] == "offer":
+        title = m.get("offer_title")
+        subject = alert["subject_id"] + (f" «{title}»" if title else "")
+        subject += f" ({name})" if name else ""
     title, message, next_step = _render(alert["rule"], subject, m, lang)
     if alert.get("change") == "resolved":
         title = ("Решено: " if lang == "ru" else "Resolved: ") + title
