@@ -279,7 +279,7 @@ def _plan_advertisers(
     growth = np.zeros(n)
     for i, f in enumerate(fates):
         if f == "new":
-            start[i] = int(rng.integers(45, D - 75))
+            start[i] = int(rng.integers(min(45, D // 4), max(min(45, D // 4) + 1, D - 75)))
             growth[i] = rng.uniform(0.0, 0.4)
             size[i] *= 0.8
         elif f == "growing":

@@ -119,6 +119,16 @@ class Ledger:
     ) -> None:
         """Keep a later delivery of `rel` (same name) for tests to copy over the landing file."""
         write_bytes(self.truth / "redeliveries" / rel, data, delivered_at)
+        identical = kind == "identical"
+        self.defect(
+            rel,
+            None,
+            f"redelivery_{kind}",
+            "identical_redelivery" if identical else "corrected",
+            None,
+            phase=2,
+            copy_from=f"redeliveries/{rel}",
+        )
         self.redeliveries.append(
             {
                 "file": rel,
