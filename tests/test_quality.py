@@ -495,3 +495,10 @@ def test_checks_on_really_ingested_files(
     assert broken_day.quarantine is not None
     assert broken_day.quarantine.reasons == {"unknown_enum": 1, "future_timestamp": 1}
     assert broken_day.row_count == 3  # the loaded rows themselves are clean
+
+
+def test_documentation_lists_every_check() -> None:
+    from ingest.quality.contracts import checks_markdown
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "data_quality.md").read_text()
+    assert checks_markdown() in doc, "regenerate the tables of docs/data_quality.md"

@@ -109,7 +109,7 @@ def present(columns: tuple[str, ...]) -> Check:
 def no_pii(*extra: str) -> Check:
     return Check("no_raw_pii_columns", "ExpectTableColumnsToNotInclude",
                  {"column_set": sorted({*PII_EVERYWHERE, *extra})},
-                 description="personal data is only present hashed (*_hash)")
+                 description="no raw personal-data column (ip, email, ...): only `*_hash`")
 
 
 def not_null(*columns: str) -> tuple[Check, ...]:
@@ -149,7 +149,7 @@ def at_least(column: str, minimum: float, *, strict: bool = False,
 
 def fmt(column: str, regex: str, severity: Severity = "critical") -> Check:
     return Check(f"format({column})", "ExpectColumnValuesToMatchRegex",
-                 {"column": column, "regex": regex}, severity, f"matches {regex}")
+                 {"column": column, "regex": regex}, severity, f"matches `{regex}`")
 
 
 def ordered(later: str, earlier: str, severity: Severity = "warning") -> Check:
@@ -229,7 +229,8 @@ CLICKS = SourceContract(
         accepted("source", CHANNELS), accepted("device", DEVICES),
         accepted("is_unique", (True, False)), accepted("is_bot", (True, False)),
         holds("ts_not_after_file_day", "critical", "no click later than its file's UTC day"),
-        holds("ts_not_before_file_day", "warning", "click delivered in a later day's file"),
+        holds("ts_not_before_file_day", "warning",
+              "ts is not before its file's UTC day (else it came in a later day's file)"),
         holds("offer_known", "critical", "offer_id known to an offers snapshot"),
         holds("publisher_known", "critical", "publisher_id known to a publishers snapshot"),
     ),
@@ -523,3 +524,32 @@ def contract(source: str) -> SourceContract:
         raise ValueError(
             f"unknown source {source!r}; data-quality suites exist for: {', '.join(CONTRACTS)}"
         ) from None
+
+
+def _rule(check: Check) -> str:
+    """A check's rule in words, for the generated documentation."""
+    kw = check.kwargs
+    if check.description:
+        return check.description
+    if check.expectation == "ExpectColumnValuesToNotBeNull":
+        return "never null"
+    if check.expectation == "ExpectColumnValuesToNotBeInSet":
+        return f"none of {', '.join(map(str, kw['value_set']))}"
+    if check.expectation == "ExpectColumnPairValuesAToBeGreaterThanB":
+        return "when both are set"
+    return check.expectation
+
+
+def checks_markdown() -> str:
+    """Every source's checks as Markdown tables (docs/data_quality.md embeds this verbatim)."""
+    out: list[str] = []
+    for spec in CONTRACTS.values():
+        where = (f"`<data>/raw/{spec.source}/file_day=*/` (the checked days)"
+                 if spec.storage == "parquet" else f"`{spec.location}`")
+        out += [f"### {spec.source}", "", f"Reads {where}; sampled by hash of "
+                f"`{spec.sample_key}`.", "", "| check | severity | rule |", "|---|---|---|"]
+        for check in spec.checks:
+            rule = _rule(check).replace("|", "\\|")
+            out.append(f"| `{check.name}` | {check.severity} | {rule} |")
+        out.append("")
+    return "\n".join(out)

@@ -81,7 +81,7 @@ def _deliveries_sql(
         )
     return (
         f"""SELECT * FROM meta.file_manifest
-            WHERE source = ? AND run_id IS NOT DISTINCT FROM (
+            WHERE source = ? AND run_id = (
                 SELECT run_id FROM meta.file_manifest
                 WHERE source = ? AND outcome <> 'identical_redelivery'
                 ORDER BY {newest} DESC LIMIT 1)""",

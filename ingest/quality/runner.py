@@ -252,7 +252,9 @@ def run_source_checks(
     max_rows: int | None = None,
 ) -> QualityResult:
     """Validate what ingestion loaded for ``source`` (for clicks/conversions: the ``days``'
-    partitions when given) against its contract and the manifest's quarantine share.
+    partitions when given; ``days`` is ignored for the other sources, which are checked whole)
+    against its contract and the manifest's quarantine share (of those days' files, or of the
+    source's latest run with new content).
 
     ``con`` is an open warehouse connection (reused, not closed); without one the warehouse
     is opened read-only (or, if it does not exist yet, an in-memory database is used so that
@@ -261,6 +263,8 @@ def run_source_checks(
     """
     started = time.perf_counter()
     spec = contract(source)
+    if spec.storage != "parquet":
+        days = None  # only the tracker facts are day-partitioned; a table is checked whole
     own = con is None
     if con is None:
         if settings.paths.warehouse_file.exists():
