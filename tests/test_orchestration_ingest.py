@@ -24,7 +24,7 @@ RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_e
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("world")
-    generate(WorldConfig.from_scale("tiny", days=120, defects=True, seed=7), out)
+    generate(WorldConfig.from_scale("tiny", days=150, defects=True, seed=7), out)
     return out
 
 
@@ -81,11 +81,11 @@ def test_ingestion_assets_account_for_every_row_and_rerun_changes_nothing(env, w
     with duckdb.connect(str(env.paths.warehouse_file), read_only=True) as con:
         status = con.execute(
             "select file_path, outcome, rows_read, rows_loaded, rows_deduplicated, "
-            "rows_quarantined from meta.file_status"
+            "rows_quarantined, reason from meta.file_status"
         ).fetchall()
     assert status, "the manifest is empty"
     by_file = {r[0]: r for r in status}
-    for path, _outcome, read, loaded, dedup, quarantined in status:
+    for path, _outcome, read, loaded, dedup, quarantined, _reason in status:
         assert read == loaded + dedup + quarantined, f"{path}: rows not accounted for"
     mismatches = []
     for path, want in expected.items():
@@ -93,7 +93,10 @@ def test_ingestion_assets_account_for_every_row_and_rerun_changes_nothing(env, w
         if got is None:
             mismatches.append(f"{path}: not in the manifest")
             continue
-        if (got[3], got[4], got[5]) != (
+        if want["expect_outcome"] == "rejected":
+            if (got[1], got[6], got[3]) != ("rejected", want["expect_reason"], 0):
+                mismatches.append(f"{path}: got {got[1:]} want rejected {want['expect_reason']}")
+        elif (got[3], got[4], got[5]) != (
             want["expect_loaded"],
             want["expect_deduplicated"],
             want["expect_quarantined"],

@@ -68,7 +68,7 @@ def build_ingestion_asset(source: str) -> dg.AssetsDefinition:
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         report = ingest_source(
-            warehouse.settings, source, days=_days(context), run_id=context.run_id
+            warehouse.settings, source, days=_days(context), run_id=context.run.run_id
         )
         return dg.MaterializeResult(metadata=_report_metadata(report))
 
