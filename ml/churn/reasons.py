@@ -54,7 +54,7 @@ def _money(x: float) -> str:
     return f"{x:,.0f} RUB".replace(",", " ")
 
 
-def _conversions(r: dict) -> str:
+def _conversions(r: dict) -> str | None:
     t28, t7 = _num(r, "conv_trend_28"), _num(r, "conv_trend_7")
     c28, prev = _num(r, "conv_28") or 0, _num(r, "conv_prev_28") or 0
     c7 = _num(r, "conv_7") or 0
@@ -63,45 +63,40 @@ def _conversions(r: dict) -> str:
     if t7 is not None and t7 <= -0.3 and (t28 is None or t7 < t28):
         return (f"conversions in the last 7 days are {_pct(t7)} below the weekly average "
                 "of the 3 weeks before")
-    if t28 is not None and t28 < 0:
+    if t28 is not None and t28 <= -0.2:
         return f"conversions fell {_pct(t28)} vs the previous 4 weeks ({c28:.0f} vs {prev:.0f})"
-    if t28 is not None:
-        return f"conversions changed +{_pct(t28)} vs the previous 4 weeks ({c28:.0f} vs {prev:.0f})"
-    return f"only {c28:.0f} conversions in the last 4 weeks, none in the 4 weeks before"
+    if t28 is None and c28 < 10:
+        return f"only {c28:.0f} conversions in the last 4 weeks"
+    return None
 
 
-def _recency(r: dict) -> str:
+def _recency(r: dict) -> str | None:
     d = _num(r, "days_since_conversion")
-    if d is None:
-        return "no conversion on record"
-    if d <= 1:
-        return "last conversion yesterday"
+    if d is None or d < 3:
+        return None
     return f"no conversions for {d - 1:.0f} days"
 
 
-def _revenue(r: dict) -> str:
+def _revenue(r: dict) -> str | None:
     t = _num(r, "revenue_trend_28")
-    rev = _num(r, "revenue_28") or 0
-    if t is None:
-        return f"approved revenue {_money(rev)} in the last 4 weeks, none in the 4 weeks before"
-    word = "fell" if t < 0 else "rose"
-    return f"approved revenue {word} {_pct(t)} vs the previous 4 weeks"
+    if t is not None and t <= -0.2:
+        return f"approved revenue fell {_pct(t)} vs the previous 4 weeks"
+    return None
 
 
-def _traffic(r: dict) -> str:
+def _traffic(r: dict) -> str | None:
     d = _num(r, "days_since_click")
     if d is not None and d > 2:
         return f"no clean clicks for {d - 1:.0f} days"
     t7, t28 = _num(r, "clicks_trend_7"), _num(r, "clicks_trend_28")
-    if t7 is not None and t7 < 0:
+    if t7 is not None and t7 <= -0.3:
         return f"clean clicks fell {_pct(t7)} in the last 7 days vs the 4 weeks before"
-    if t28 is not None:
-        word = "fell" if t28 < 0 else "rose"
-        return f"clean clicks {word} {_pct(t28)} vs the previous 4 weeks"
-    return "little traffic in the last weeks"
+    if t28 is not None and t28 <= -0.3:
+        return f"clean clicks fell {_pct(t28)} vs the previous 4 weeks"
+    return None
 
 
-def _offers(r: dict) -> str:
+def _offers(r: dict) -> str | None:
     active = _num(r, "offers_active") or 0
     paused = _num(r, "offers_paused") or 0
     stopped = _num(r, "offers_stopped") or 0
@@ -113,94 +108,93 @@ def _offers(r: dict) -> str:
         return f"{stopped:.0f} of {total:.0f} offers stopped"
     if change is not None and change < 0:
         return f"active offers fell from {active - change:.0f} to {active:.0f} in 4 weeks"
-    live = _num(r, "offers_live") or 0
-    if live == 0:
+    if total and (_num(r, "offers_live") or 0) == 0:
         return "no offer received traffic yesterday"
-    return f"{live:.0f} of {total:.0f} offers received traffic yesterday"
+    return None
 
 
-def _approval(r: dict) -> str:
+def _approval(r: dict) -> str | None:
     rate, change = _num(r, "approval_rate_28"), _num(r, "approval_rate_change")
-    if rate is None:
-        return "no decided conversions in the last 4 weeks"
-    if change is not None and change < 0:
+    if rate is not None and change is not None and change <= -0.05:
         return f"approval rate fell from {_pct(rate - change)} to {_pct(rate)}"
     trash = _num(r, "trash_share_28")
     if trash is not None and trash > 0.2:
         return f"{_pct(trash)} of conversions marked trash in the last 4 weeks"
-    return f"approval rate {_pct(rate)} in the last 4 weeks"
+    return None
 
 
-def _margin(r: dict) -> str:
+def _margin(r: dict) -> str | None:
     m, change = _num(r, "margin_pct_28"), _num(r, "margin_pct_change")
-    if m is None:
-        return "no approved revenue, so no margin, in the last 4 weeks"
-    if change is not None and change < 0:
+    if m is not None and m < 0:
+        return "negative margin in the last 4 weeks"
+    if m is not None and change is not None and change <= -0.03:
         return f"margin fell from {_pct(m - change)} to {_pct(m)} of revenue"
-    return f"margin {m * 100:.0f} % of revenue in the last 4 weeks"
+    return None
 
 
-def _caps(r: dict) -> str:
+def _caps(r: dict) -> str | None:
     c = _num(r, "cap_utilisation_7")
-    if c is None:
-        return "offers have no daily caps to measure demand against"
-    return f"offers use only {_pct(c)} of their daily caps (last 7 days)"
+    if c is not None and c < 0.3:
+        return f"offers use only {_pct(c)} of their daily caps (last 7 days)"
+    return None
 
 
-def _crm(r: dict) -> str:
+def _crm(r: dict) -> str | None:
     d = _num(r, "days_since_crm")
     if d is None:
         return "no CRM contact on record"
+    if d >= 14:
+        return f"no CRM contact for {d:.0f} days"
     out = _num(r, "days_since_outbound")
-    if out is not None and out > d + 14:
-        return f"no outbound contact from the manager for {out:.0f} days"
-    return f"no CRM contact for {d:.0f} days"
+    if out is None or out >= 21:
+        return "no outbound contact from the manager " + (
+            "on record" if out is None else f"for {out:.0f} days")
+    return None
 
 
-def _tickets(r: dict) -> str:
+def _tickets(r: dict) -> str | None:
     n = _num(r, "crm_tickets_28") or 0
     if n == 0:
-        return "no support tickets in the last 4 weeks"
+        return None
     return f"{n:.0f} support ticket{'s' if n != 1 else ''} in the last 4 weeks"
 
 
-def _debt(r: dict) -> str:
+def _debt(r: dict) -> str | None:
     dpd, owed = _num(r, "max_days_past_due"), _num(r, "overdue_rub")
-    if dpd is None:
-        return "payment history unknown"
-    if dpd > 0 and owed:
+    if dpd and dpd > 0 and owed:
         return f"invoice {dpd:.0f} days overdue ({_money(owed)} past due)"
-    return "no overdue invoices"
+    return None
 
 
-def _tenure(r: dict) -> str:
+def _tenure(r: dict) -> str | None:
     d = _num(r, "tenure_days") or 0
-    if d < 90:
-        return f"new client: first activity {d:.0f} days ago"
-    return f"client for {d / 30.4:.0f} months"
+    return f"new client: first activity {d:.0f} days ago" if d < 90 else None
 
 
-def _tier(r: dict) -> str:
+def _tier(r: dict) -> str | None:
     rank, change = _num(r, "tier_rank"), _num(r, "tier_change_90")
     names = {v: k for k, v in TIER_RANK.items()}
     if rank is not None and change is not None and change < 0:
         before, now = names.get(rank - change, "?"), names.get(rank, "?")
         return f"tier dropped from {before} to {now} in 90 days"
     t = _num(r, "revenue_90d_trend")
-    if t is not None and t < 0:
+    if t is not None and t <= -0.2:
         return f"90-day revenue fell {_pct(t)} vs the 90 days before"
-    return f"tier {names.get(rank, 'unknown') if rank is not None else 'unknown'}"
+    return None
 
 
-def _category(r: dict) -> str:
-    return f"category {r.get('category') or 'unknown'} freezes more often than average"
+def _category(r: dict) -> str | None:
+    return None  # a category effect is real but not something a manager can act on
 
 
-RENDER: dict[str, Callable[[dict], str]] = {
+# Each renderer speaks only of a warning sign: it returns None when the advertiser's own
+# numbers do not show one (the model may still weigh that group; the next group is used).
+RENDER: dict[str, Callable[[dict], str | None]] = {
     "conversions": _conversions, "recency": _recency, "revenue": _revenue, "traffic": _traffic,
     "offers": _offers, "approval": _approval, "margin": _margin, "caps": _caps, "crm": _crm,
     "tickets": _tickets, "debt": _debt, "tenure": _tenure, "tier": _tier, "category": _category,
 }
+GREEDY_STEPS = 6  # occlusion steps tried to find up to three reasons with a warning sign
 
 
 def contributions(model: ChurnModel, frame: pl.DataFrame, top: int = 3
@@ -244,12 +238,17 @@ def contributions(model: ChurnModel, frame: pl.DataFrame, top: int = 3
 
 def explain(model: ChurnModel, frame: pl.DataFrame, top: int = 3) -> pl.DataFrame:
     """advertiser_id, snapshot_day, churn_probability, reason_1..reason_<top> for each row."""
-    probs, chosen, drops = contributions(model, frame, top)
+    probs, chosen, drops = contributions(model, frame, max(top, GREEDY_STEPS))
     names = list(GROUPS)
     reasons: list[list[str | None]] = []
     for j, row in enumerate(frame.to_dicts()):
-        texts = [RENDER[names[chosen[j, i]]](row) for i in range(top)
-                 if drops[j, i] >= MIN_CONTRIBUTION]
+        texts: list[str | None] = []
+        for step in range(chosen.shape[1]):
+            if len(texts) == top or drops[j, step] < MIN_CONTRIBUTION:
+                break
+            text = RENDER[names[chosen[j, step]]](row)
+            if text:
+                texts.append(text)
         reasons.append(texts + [None] * (top - len(texts)))
     data = {
         "advertiser_id": frame["advertiser_id"],
