@@ -5,7 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.delivery import alert_feeds, bi_snapshot, notify_on_run_failure
 from orchestration.assets.ingestion import ingestion_assets, ingestion_checks
+from orchestration.assets.ml import category_forecasts, churn_scores
 from orchestration.jobs import (
     daily_pipeline,
     daily_schedule,
@@ -16,10 +18,17 @@ from orchestration.jobs import (
 from orchestration.resources import build_resources
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, warehouse_dbt_assets],
+    assets=[
+        *ingestion_assets,
+        warehouse_dbt_assets,
+        churn_scores,
+        category_forecasts,
+        alert_feeds,
+        bi_snapshot,
+    ],
     asset_checks=ingestion_checks,
     jobs=[daily_pipeline, ingest_daily_files, ingest_other_files],
     schedules=[daily_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, notify_on_run_failure],
     resources=build_resources(),
 )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from functools import cached_property
 from pathlib import Path
 
@@ -33,8 +35,14 @@ class WarehouseResource(dg.ConfigurableResource):
         os.environ["CPA_TMP_DIR"] = str(paths.tmp)
 
 
+def dbt_executable() -> str:
+    """dbt from this environment's bin folder, so a venv works without being activated."""
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
+
+
 def build_resources(config_file: str | Path | None = None) -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(config_file=str(config_file) if config_file else None),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     }
