@@ -7,6 +7,7 @@ with the right severity (contract → ERROR, data-quality finding → WARN).
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -206,11 +207,16 @@ def gx_loaded() -> None:
     import great_expectations  # noqa: F401
 
 
-@pytest.fixture
-def world(tmp_path: Path, gx_loaded: None) -> World:
-    settings = load_settings().with_paths(
-        data=tmp_path / "data", landing=tmp_path / "landing", warehouse=None
-    )
+def _settings(root: Path) -> Settings:
+    return load_settings().with_paths(data=root / "data", landing=root / "landing",
+                                      warehouse=None)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The clean raw layer, built once; each test works on a copy of it."""
+    root = tmp_path_factory.mktemp("quality_template")
+    settings = _settings(root)
     settings.paths.data.mkdir(parents=True)
     con = duckdb.connect(str(settings.paths.warehouse_file))
     con.execute(GOOD_WORLD)
@@ -219,6 +225,16 @@ def world(tmp_path: Path, gx_loaded: None) -> World:
         if spec.storage == "table":
             con.execute(f"INSERT INTO raw.{source} BY NAME SELECT * FROM st.{source}")
     con.execute(MANIFEST.format(values=_manifest_values()))
+    World(settings, con).materialise()
+    con.close()
+    return root
+
+
+@pytest.fixture
+def world(tmp_path: Path, template: Path, gx_loaded: None) -> World:
+    shutil.copytree(template / "data", tmp_path / "data")
+    settings = _settings(tmp_path)
+    con = duckdb.connect(str(settings.paths.warehouse_file))
     yield World(settings, con)
     con.close()
 
