@@ -17,7 +17,8 @@ or ``python -m ingest.sample_world --out out --scale tiny --defects``. Presets (
 - ``defects.jsonl`` — every injected defect: ``file``, ``line`` (physical line, header = 1;
   JSON Lines from 1; null = whole file), ``row`` (data row), ``kind``, ``expect``, ``reason``.
 - ``redeliveries.jsonl`` + ``redeliveries/<landing path>`` — later deliveries under the same
-  name (identical or corrected), incl. the offers snapshot that releases ``unknown_id`` rows;
+  name (identical, or corrected: ``expect_outcome`` is ``loaded`` when the first delivery was
+  rejected), incl. the offers snapshot that releases ``unknown_id`` rows;
   ``replay_redeliveries(out)`` copies them over landing (phase 2 of an ingestion test).
 - ``conversions.parquet`` (final state of every conversion, RUB at the reporting day's rate),
   ``clicks_daily.parquet`` (offer x Moscow day), ``advertisers.parquet`` (fates, freeze and

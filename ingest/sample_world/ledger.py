@@ -120,6 +120,11 @@ class Ledger:
         """Keep a later delivery of `rel` (same name) for tests to copy over the landing file."""
         write_bytes(self.truth / "redeliveries" / rel, data, delivered_at)
         identical = kind == "identical"
+        # a clean delivery of a name whose first delivery was rejected simply loads (reading 8)
+        was_rejected = any(
+            d["file"] == rel and d["expect"] == "rejected_file" for d in self.defects
+        )
+        outcome = "identical_redelivery" if identical else "loaded" if was_rejected else "corrected"
         self.defect(
             rel,
             None,
@@ -136,7 +141,7 @@ class Ledger:
                 "copy_from": f"redeliveries/{rel}",
                 "rows": rows,
                 "sha256": hashlib.sha256(data).hexdigest(),
-                "expect_outcome": "identical_redelivery" if kind == "identical" else "corrected",
+                "expect_outcome": outcome,
                 "expect_loaded": 0 if kind == "identical" else rows,
                 "expect_deduplicated": None if kind == "identical" else 0,
                 "expect_quarantined": 0,
