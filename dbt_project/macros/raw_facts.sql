@@ -102,7 +102,7 @@
                     select distinct day from touched where dataset = '{{ dataset }}'
                     {%- for other, n in spread.items() %}
                     union
-                    select distinct cast(touched.day + offs.k as date)
+                    select distinct cast({{ dbt.dateadd('day', 'offs.k', 'touched.day') }} as date)
                     from touched, range(0, {{ n + 1 }}) as offs(k)
                     where touched.dataset = '{{ other }}'
                     {%- endfor %}
