@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
@@ -23,7 +24,8 @@ FORECAST_COLUMNS = ["category", "metric", "week_start", "forecast", "lo80", "hi8
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    settings = Settings().with_paths(data=tmp_path_factory.mktemp("ml_wh"))
+    base = Settings().with_paths(data=tmp_path_factory.mktemp("ml_wh"))
+    settings = replace(base, ml=replace(base.ml, backtest_folds=2, forecast_backtest_origins=4))
     world = churn_world(n_advertisers=100, days=300, seed=2)
     cat_daily, _ = category_world(("travel", "finance"), weeks=100, start=date(2023, 1, 2))
     con = connect(settings)

@@ -82,8 +82,13 @@ PROBABILITY_FLOOR = 0.001  # isotonic steps give exact 0/1; no client is certain
 
 
 def predict_proba(estimator: Any, x: np.ndarray) -> np.ndarray:
-    """Calibrated probabilities clipped to [0.001, 0.999]."""
-    p = estimator.predict_proba(x)[:, 1]
+    """Calibrated probabilities clipped to [0.001, 0.999].
+
+    One OpenMP thread: prediction runs tree by tree, and on a busy host the per-tree thread
+    start-up costs far more than it saves (measured: 8 s -> well under 1 s for 5k rows).
+    """
+    with threadpool_limits(limits=1):
+        p = estimator.predict_proba(x)[:, 1]
     return np.clip(p, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 
 
