@@ -7,7 +7,9 @@ own clock (the delivery time of the file), not the machine's.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import os
 from datetime import UTC, date, datetime, time, timedelta
@@ -83,10 +85,12 @@ def csv_field(value: Any) -> str:
 
 
 def csv_lines(header: list[str], rows: list[list[Any]], sep: str = ",") -> list[str]:
-    out = [sep.join(header)]
-    for r in rows:
-        out.append(sep.join(csv_field(v) for v in r))
-    return out
+    """Header + RFC 4180 rows (minimal quoting), via the C csv writer."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(header)
+    w.writerows([["" if v is None else v for v in r] for r in rows])
+    return buf.getvalue().split("\n")[:-1]
 
 
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)

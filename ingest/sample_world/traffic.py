@@ -97,7 +97,7 @@ class TrafficModel:
         self.conv_seq = 0
         #: days generated per vectorised block: Polars' fixed cost per call dominates small
         #: days, so small worlds batch up to 16 days; big ones go day by day (memory)
-        self.block_days = int(np.clip(150_000 // max(self.cfg.clicks_per_day, 1), 1, 16))
+        self.block_days = int(np.clip(60_000 // max(self.cfg.clicks_per_day, 1), 1, 16))
         # normalise demand so that the average day has `clicks_per_day` clicks; set caps
         totals = np.zeros(self.D)
         wsum = np.zeros(len(o.ids))
