@@ -246,6 +246,14 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
     doc = summary.as_dict()
     doc.pop("seconds")  # keep truth byte-identical across runs
     doc.pop("out_dir")
+    doc["counts"]["invoices"] = len(billing.invoices)
+    doc["counts"]["payments"] = len(billing.payments)
+    # tracker files whose facts reach the landing folder only with the replay
+    doc["truth_needs_replay"] = sorted(
+        r["file"]
+        for r in wr.ledger.redeliveries
+        if r["expect_outcome"] == "loaded" and r["file"].startswith("tracker/")
+    )
     doc["notes"] = _NOTES
     (truth / "summary.json").write_text(
         json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
