@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import time as _time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -147,6 +149,16 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
             cd_buffer.clear()
 
     block = None
+    # gzip of the day's clicks (the biggest single cost) runs in one helper thread, overlapped
+    # with generating the next day; files are written in day order, so output is unchanged
+    gz_pool = ThreadPoolExecutor(max_workers=1)
+    gz_pending: deque[tuple[str, Future[bytes], int, datetime]] = deque()
+
+    def drain(keep: int) -> None:
+        while len(gz_pending) > keep:
+            rel_, fut, rows_, mt_ = gz_pending.popleft()
+            wr.ledger.write(rel_, fut.result(), rows_, mt_)
+
     day_csv: list[bytes] = []
     for d in range(D):
         day = world.days[d]
@@ -169,7 +181,10 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
         if plan and plan.touches_clicks(d):
             plan.clicks(wr, d, rel, block.day_clicks(d), mt)
         else:
-            wr.ledger.write(rel, gzip_bytes(day_csv[d - block.d0]), n_clicks, mt)
+            gz_pending.append(
+                (rel, gz_pool.submit(gzip_bytes, day_csv[d - block.d0]), n_clicks, mt)
+            )
+            drain(2)
         counts["clicks"] += n_clicks
         # conversion events of the day, in time order
         parts = buckets.pop(d, [])
@@ -219,6 +234,8 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
         flush_truth()
     # the last reporting day spills 3 hours past the last UTC day (partial)
     cd_buffer.append(_clicks_daily_rows(D, msk_cur))
+    drain(0)
+    gz_pool.shutdown()
     flush_truth(force=True)
     if conv_writer:
         conv_writer.close()
@@ -455,7 +472,8 @@ def _write_truth(
             "currency": o.currency,
             "hold_days": o.hold,
             "daily_cap": pl.Series([int(c) if c > 0 else None for c in o.cap], dtype=pl.Int64),
-            "launch_day": [cfg.start + timedelta(days=int(x)) for x in o.launch],
+            "planned_launch_day": [cfg.start + timedelta(days=int(x)) for x in o.launch],
+            "stop_day": pl.Series([day_or_none(x) for x in o.stop], dtype=pl.Date),
             "stall_until": pl.Series(
                 [day_or_none(x) if x > -NEVER else None for x in o.stall_until], dtype=pl.Date
             ),
