@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -63,7 +63,6 @@ class QualityResult:
     notes: tuple[str, ...]
     elapsed_s: float
     markdown: str = ""
-    _by_name: dict[str, CheckOutcome] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def failed(self) -> tuple[CheckOutcome, ...]:
@@ -312,5 +311,4 @@ def run_source_checks(
         notes=tuple(notes),
         elapsed_s=time.perf_counter() - started,
     )
-    object.__setattr__(result, "markdown", _markdown(result))
-    return result
+    return replace(result, markdown=_markdown(result))
