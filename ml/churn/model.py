@@ -100,7 +100,8 @@ def matrix(frame: pl.DataFrame, features: list[str] | tuple[str, ...] = FEATURES
 def _booster(seed: int, features: list[str]) -> HistGradientBoostingClassifier:
     cat_mask = [f in CATEGORICAL for f in features]
     return HistGradientBoostingClassifier(
-        **MODEL_PARAMS, categorical_features=cat_mask, random_state=seed
+        **MODEL_PARAMS, categorical_features=cat_mask if any(cat_mask) else None,
+        random_state=seed,
     )
 
 
@@ -141,7 +142,9 @@ def train(labelled: pl.DataFrame, *, seed: int = 42, threads: int = 1) -> ChurnM
             f"{data.height}), i.e. at least ~3 months of daily history (28 days before and 30 "
             "days after each snapshot) for enough clients. Load more history or wait for more data."
         )
-    features = list(FEATURES)
+    # A feature with no value at all (e.g. no CRM or billing marts yet) cannot be binned: leave
+    # it out of this model; the model's feature list records what it was trained on.
+    features = [f for f in FEATURES if data[f].is_not_null().any() and data[f].is_not_nan().any()]
     days = sorted(data["snapshot_day"].unique().to_list())
     fit_days, cal_days = split_days(days)
     fit = data.filter(pl.col("snapshot_day").is_in(fit_days))

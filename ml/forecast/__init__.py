@@ -136,7 +136,7 @@ def forecast_categories(category_daily: pl.DataFrame, *, horizon: int = 13,
         for h in range(1, horizon + 1):
             week = last_week + timedelta(weeks=h)
             # the backtest hides the same k unsettled weeks, so its step h matches this one
-            rows.append((s.category, s.metric, week, float(np.expm1(fit.log_forecast[h - 1])),
+            rows.append((s.category, s.metric, week, float(fit.forecast[h - 1]),
                          bt.band(h)))
         for w in range(1, 54):
             prof_rows.append((s.category, s.metric, "week_of_year", w,

@@ -81,7 +81,7 @@ def run(series: list[Series], unsettled: dict[str, int], *, horizon: int = 13,
                     break
                 rows.append((
                     s.metric, s.category, s.weeks[o], h, s.weeks[i], float(s.values[i]),
-                    float(np.expm1(fit.log_forecast[h - 1])),
+                    float(fit.forecast[h - 1]),
                     float(s.values[i - SEASON]) if i >= SEASON else None, scale, fit.method,
                 ))
     return pl.DataFrame(rows, schema={

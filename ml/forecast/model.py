@@ -26,14 +26,17 @@ RIDGE_SEASON = 0.5
 RIDGE_TREND = 2.0
 PROFILE_SHRINK = 0.25  # shrink week-of-year residual means by n / (n + PROFILE_SHRINK)
 TREND_CAP = 0.5  # |trend| in log units per year is capped: no runaway extrapolation
+MAX_GROWTH = 1.5  # a forecast never exceeds 1.5 x the largest week in the history
+SPARSE_WEEKS = 13
+SPARSE_ZERO_SHARE = 0.25  # more empty weeks than this in the last 13: recent mean instead
 
 
 @dataclass
 class Fitted:
-    """Forecast in log1p space for the requested future weeks, plus the seasonal profile."""
+    """Forecast (original units) for the requested future weeks, plus the seasonal profile."""
 
-    log_forecast: np.ndarray
-    profile: np.ndarray  # 53 values (ISO weeks 1..53), log-space effect, mean ~0
+    forecast: np.ndarray
+    profile: np.ndarray  # 54 values (index = ISO week 1..53), log-space effect, mean ~0
     method: str
 
 
@@ -69,27 +72,41 @@ def _smooth_profile(resid: np.ndarray, woy: np.ndarray) -> np.ndarray:
     return np.append(np.insert(shrunk, 0, 0.0), shrunk[-1])  # index 0 unused, 53 ~ 52
 
 
+def _finish(zf: np.ndarray, offset: float, y_ok: np.ndarray) -> np.ndarray:
+    """Back from log space, kept within [0, MAX_GROWTH x the largest week seen]."""
+    return np.clip(np.exp(zf) - offset, 0.0, MAX_GROWTH * float(np.max(y_ok)))
+
+
 def fit_forecast(y: np.ndarray, weeks: list[date], horizon: int,
                  borrowed_profile: np.ndarray | None = None, start_offset: int = 0) -> Fitted:
-    """Forecast log1p(y) for the `horizon` weeks after weeks[-1] + start_offset weeks.
+    """Forecast the `horizon` weeks after weeks[-1] + start_offset weeks.
 
     `y` holds weekly values (NaN = unknown, e.g. unsettled); `weeks` their Monday dates.
-    `borrowed_profile` (53 log effects by ISO week) is used when the series is too short.
+    `borrowed_profile` (54 log effects by ISO week) is used when the series is too short.
+    The log transform is log(y + c) with c = half the median non-zero week: small, lumpy
+    series (a category of a few clients) then do not let zero weeks dominate the fit. Series
+    with many empty weeks get the recent mean (times the borrowed season) instead of a fit.
     """
-    z = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
-    ok = np.isfinite(z)
+    y = np.clip(np.asarray(y, dtype=float), 0, None)
+    ok = np.isfinite(y)
     future = [weeks[-1] + timedelta(weeks=start_offset + i + 1) for i in range(horizon)]
-    if ok.sum() == 0:
+    if ok.sum() == 0 or not np.any(y[ok] > 0):
         return Fitted(np.zeros(horizon), np.zeros(54), "empty")
-    zk, wk = z[ok], [w for w, o in zip(weeks, ok, strict=True) if o]
+    y_ok = y[ok]
+    offset = max(1.0, 0.5 * float(np.median(y_ok[y_ok > 0])))
+    zk, wk = np.log(y_ok + offset), [w for w, o in zip(weeks, ok, strict=True) if o]
     woy = np.array([iso_week(w) for w in wk])
     fwoy = np.array([iso_week(w) for w in future])
+    profile = borrowed_profile if borrowed_profile is not None else np.zeros(54)
+    if np.mean(y_ok[-SPARSE_WEEKS:] == 0) > SPARSE_ZERO_SHARE:
+        level = float(np.mean(y_ok[-SPARSE_WEEKS:]))
+        return Fitted(np.clip(level * np.exp(profile[fwoy]), 0, MAX_GROWTH * y_ok.max()),
+                      profile, "sparse_recent_mean")
     if ok.sum() < MIN_SEASONAL_WEEKS:
-        profile = borrowed_profile if borrowed_profile is not None else np.zeros(54)
         recent = zk[-LEVEL_WEEKS:] - profile[woy[-LEVEL_WEEKS:]]
         level = float(np.mean(recent))
         method = "short_history_borrowed_season" if borrowed_profile is not None else "level"
-        return Fitted(level + profile[fwoy], profile, method)
+        return Fitted(_finish(level + profile[fwoy], offset, y_ok), profile, method)
     t0 = weeks[0]
     tt = np.array([(w - t0).days / 365.25 for w in wk])
     ft = np.array([(w - t0).days / 365.25 for w in future])
@@ -109,4 +126,5 @@ def fit_forecast(y: np.ndarray, weeks: list[date], horizon: int,
     full_profile = np.zeros(54)
     full_profile[1:] = season + profile[1:]
     full_profile[1:] -= full_profile[1:53].mean()
-    return Fitted(fx @ coef + profile[fwoy] + level, full_profile, "trend_fourier_profile")
+    zf = fx @ coef + profile[fwoy] + level
+    return Fitted(_finish(zf, offset, y_ok), full_profile, "trend_fourier_profile")
