@@ -127,6 +127,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for spec in SOURCES.values():
         if spec.target == "table":
             con.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({columns_ddl(spec.schema())})")
+        elif spec.dedup == "global":  # key index of a Parquet dataset deduplicated globally
+            schema = spec.schema()
+            cols = {k: schema[k] for k in (*spec.key, "_source_file")}
+            con.execute(f"CREATE TABLE IF NOT EXISTS meta.{spec.name}_keys ({columns_ddl(cols)})")
 
 
 def last_delivery(con: duckdb.DuckDBPyConnection, file_path: str) -> tuple[str, str] | None:

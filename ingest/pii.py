@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 
-import duckdb
 import polars as pl
+
+from ingest.scratch import registered
 
 
 def keyed_hash_hex(value: str, key: bytes) -> str:
@@ -29,18 +30,13 @@ def keyed_hash_hex(value: str, key: bytes) -> str:
 def _duck_hash(frame: pl.DataFrame, key: bytes) -> pl.Series:
     """Keyed SHA-256 hex of column ``v`` of ``frame``, vectorised in DuckDB (null and empty
     values give null)."""
-    con = duckdb.connect(config={"threads": 2})
-    con.execute("SET enable_progress_bar = false")
-    try:
-        con.register("vals", frame.to_arrow())
+    with registered(frame.to_arrow()) as (con, name):
         out = pl.from_arrow(
             con.sql(
-                "SELECT CASE WHEN v <> '' THEN sha256($k || encode(v)) END AS h FROM vals",
+                f"SELECT CASE WHEN v <> '' THEN sha256($k || encode(v)) END AS h FROM {name}",
                 params={"k": key},
             ).to_arrow_table()
         )
-    finally:
-        con.close()
     assert isinstance(out, pl.DataFrame)
     return out["h"]
 

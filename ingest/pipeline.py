@@ -13,11 +13,13 @@ rows_deduplicated + rows_quarantined`` per delivery, asserted before anything is
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
 
 import duckdb
 import polars as pl
@@ -172,6 +174,7 @@ def _read(spec: SourceSpec, data: bytes, key: bytes) -> ReadResult:
         extra_sql=spec.extra_sql,
         raw_line_hash=hasher,
     )
+    result.extra_columns = [c for c in result.extra_columns if c not in spec.consumed_keys]
     result.meta = meta
     return result
 
@@ -189,31 +192,44 @@ def _period_end(lf: LandingFile) -> datetime | None:
 # --------------------------------------------------------------------------- checks
 
 
-def _known_ids(con: duckdb.DuckDBPyConnection, kind: str) -> pl.Series:
-    sql = {
-        "offer": "SELECT DISTINCT offer_id AS id FROM raw.offers",
-        "publisher": "SELECT DISTINCT publisher_id AS id FROM raw.publishers",
-        "company": "SELECT DISTINCT company_id AS id FROM raw.companies",
-        "manager": "SELECT DISTINCT manager_id AS id FROM raw.managers",
-        "advertiser": "SELECT advertiser_id AS id FROM raw.offers UNION "
+class _Lookups:
+    """Known ids and first FX days, read once per source run (snapshots and rates do not
+    change while one source's files are ingested)."""
+
+    _SQL: ClassVar[dict[str, str]] = {
+        "offer": "SELECT DISTINCT offer_id FROM raw.offers",
+        "publisher": "SELECT DISTINCT publisher_id FROM raw.publishers",
+        "company": "SELECT DISTINCT company_id FROM raw.companies",
+        "manager": "SELECT DISTINCT manager_id FROM raw.managers",
+        "advertiser": "SELECT advertiser_id FROM raw.offers UNION "
         "SELECT advertiser_id FROM raw.companies WHERE advertiser_id IS NOT NULL",
-    }[kind]
-    rows = con.execute(sql).fetchall()
-    return pl.Series("id", [r[0] for r in rows], dtype=pl.Int64)
+    }
 
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._ids: dict[str, pl.Series] = {}
+        self._fx: pl.DataFrame | None = None
 
-def _fx_first_days(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    rows = con.execute(
-        "SELECT currency, min(rate_date) FROM raw.fx_rates GROUP BY currency"
-    ).fetchall()
-    return pl.DataFrame(
-        {"_fx_cur": [r[0] for r in rows], "_fx_first": [r[1] for r in rows]},
-        schema={"_fx_cur": pl.String, "_fx_first": pl.Date},
-    )
+    def ids(self, kind: str) -> pl.Series:
+        if kind not in self._ids:
+            rows = self.con.execute(self._SQL[kind]).fetchall()
+            self._ids[kind] = pl.Series("id", [r[0] for r in rows], dtype=pl.Int64)
+        return self._ids[kind]
+
+    def fx_first_days(self) -> pl.DataFrame:
+        if self._fx is None:
+            rows = self.con.execute(
+                "SELECT currency, min(rate_date) FROM raw.fx_rates GROUP BY currency"
+            ).fetchall()
+            self._fx = pl.DataFrame(
+                {"_fx_cur": [r[0] for r in rows], "_fx_first": [r[1] for r in rows]},
+                schema={"_fx_cur": pl.String, "_fx_first": pl.Date},
+            )
+        return self._fx
 
 
 def _retryable_failures(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, rows: pl.DataFrame, tz: str
+    lookups: _Lookups, spec: SourceSpec, rows: pl.DataFrame, tz: str
 ) -> pl.DataFrame:
     """``rows`` with ``_reason``/``_field``/``_value`` set for unknown ids and missing rates."""
     reason = pl.lit(None, dtype=pl.String)
@@ -222,11 +238,11 @@ def _retryable_failures(
     conds: list[tuple[pl.Expr, str, str, pl.Expr]] = []
     src_of = {f.name: f.src for f in spec.fields}
     for column, kind in spec.refs:
-        known = _known_ids(con, kind)
+        known = lookups.ids(kind)
         cond = pl.col(column).is_not_null() & ~pl.col(column).is_in(known.implode())
         conds.append((cond, "unknown_id", src_of[column], pl.col(column).cast(pl.String)))
     if spec.fx is not None:
-        first = _fx_first_days(con)
+        first = lookups.fx_first_days()
         rows = rows.join(
             first, left_on=spec.fx.currency, right_on="_fx_cur", how="left", maintain_order="left"
         )
@@ -262,38 +278,53 @@ def _json_records(frame: pl.DataFrame) -> pl.Series:
 # --------------------------------------------------------------------------- dedup
 
 
-def _existing_keys(
-    con: duckdb.DuckDBPyConnection, settings: Settings, spec: SourceSpec, lf: LandingFile
+def _repeated_keys(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    spec: SourceSpec,
+    lf: LandingFile,
+    rows: pl.DataFrame,
 ) -> pl.DataFrame | None:
-    """Natural keys already loaded from *other* files (reading 4), per the source's scope."""
+    """The natural keys of ``rows`` already loaded from *other* files (reading 4).
+
+    Tables and conversion events (``global``) are probed in DuckDB with the file's keys (a
+    semi join against the raw table or the ``meta.<source>_keys`` index), so the cost follows
+    the file, not the history. Clicks (``neighbours``) read the ``click_id`` column of the
+    partitions of the days before and after.
+    """
     keys = list(spec.key)
-    if spec.dedup == "global" and spec.target == "table":
-        cols = ", ".join(f'"{k}"' for k in keys)
-        return pl.from_arrow(
-            con.sql(
-                f"SELECT DISTINCT {cols} FROM {spec.table} WHERE _source_file <> $f",
-                params={"f": lf.rel_path},
-            ).to_arrow_table()
-        )  # type: ignore[return-value]
-    if spec.target != "parquet" or spec.dedup not in ("global", "neighbours"):
+    if rows.height == 0:
         return None
-    root = settings.paths.raw / spec.name
-    if not root.is_dir():
-        return None
+    if spec.dedup == "global":
+        target = spec.table if spec.target == "table" else keys_table(spec)
+        cond = " AND ".join(f'k."{c}" = t."{c}"' for c in keys)
+        with_keys = rows.select(keys).unique()
+        con.register("_cand_keys", with_keys.to_arrow())
+        try:
+            found = pl.from_arrow(
+                con.sql(
+                    f"SELECT k.* FROM _cand_keys k WHERE EXISTS (SELECT 1 FROM {target} t "
+                    f"WHERE {cond} AND t._source_file <> $f)",
+                    params={"f": lf.rel_path},
+                ).to_arrow_table()
+            )
+        finally:
+            con.unregister("_cand_keys")
+        assert isinstance(found, pl.DataFrame)
+        return found.cast(dict(rows.select(keys).schema))
     if spec.dedup == "neighbours":
         assert lf.day is not None
         days = [lf.day - timedelta(days=1), lf.day + timedelta(days=1)]
-        paths = [partition_path(settings.paths.raw, spec.name, d) for d in days]
-    else:
-        paths = sorted(root.glob(f"file_day=*/{'part-0.parquet'}"))
-        if lf.day is not None:
-            own = partition_path(settings.paths.raw, spec.name, lf.day)
-            paths = [p for p in paths if p != own]
-    frames = [read_partition(p, keys) for p in paths]
-    frames = [f for f in frames if f is not None and f.height]
-    if not frames:
-        return None
-    return pl.concat(frames).unique()
+        frames = [read_partition(partition_path(settings.paths.raw, spec.name, d), keys)
+                  for d in days]
+        frames = [f for f in frames if f is not None and f.height]
+        return pl.concat(frames).unique() if frames else None
+    return None
+
+
+def keys_table(spec: SourceSpec) -> str:
+    """The key index of a Parquet dataset deduplicated across all files."""
+    return f"meta.{spec.name}_keys"
 
 
 # --------------------------------------------------------------------------- one file
@@ -317,6 +348,7 @@ def _quarantine_frame(
 
 def _process(
     con: duckdb.DuckDBPyConnection,
+    lookups: _Lookups,
     settings: Settings,
     spec: SourceSpec,
     lf: LandingFile,
@@ -396,14 +428,14 @@ def _process(
         if distinct != n_valid:
             valid = valid.unique(subset=dedup_keys, keep="first", maintain_order=True)
         lap("dedup_file")
-        existing = _existing_keys(con, settings, spec, lf) if spec.dedup != "exact_file" else None
+        existing = _repeated_keys(con, settings, spec, lf, valid)
         if existing is not None and existing.height:
             valid = valid.join(existing, on=list(spec.key), how="anti", nulls_equal=False)
         lap("dedup_cross_file")
     n_dedup = n_valid - valid.height
 
     # ids and FX rates last: these rows are complete and can be released later
-    retry = _retryable_failures(con, spec, valid, settings.network.timezone)
+    retry = _retryable_failures(lookups, spec, valid, settings.network.timezone)
     held_mask = retry["_reason"].is_not_null()
     held = retry.filter(held_mask)
     schema = spec.schema()
@@ -506,11 +538,12 @@ def ingest_file(
     lf: LandingFile,
     key: bytes,
     run_id: str,
+    lookups: _Lookups | None = None,
 ) -> FileReport:
     """Ingest one delivery of one file (see the module docstring); returns what happened."""
     started = time.perf_counter()
+    lookups = lookups or _Lookups(con)
     data = lf.path.read_bytes()
-    import hashlib
 
     content_hash = hashlib.sha256(data).hexdigest()
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -522,7 +555,7 @@ def ingest_file(
         return report
     replacing = has_accepted_delivery(con, lf.rel_path)
     try:
-        report, load, quarantined = _process(con, settings, spec, lf, data, key)
+        report, load, quarantined = _process(con, lookups, settings, spec, lf, data, key)
     except FileRejected as rej:
         # a rejected delivery keeps what an earlier good delivery of the name loaded
         report = FileReport(spec.name, lf.rel_path, "rejected", rej.reason, rej.detail)
@@ -559,6 +592,9 @@ def ingest_file(
     try:
         if spec.target == "table":
             replace_table_rows(con, spec.table, lf.rel_path, load)
+        elif spec.dedup == "global":
+            con.execute(f"DELETE FROM {keys_table(spec)} WHERE _source_file = ?", [lf.rel_path])
+            append_table_rows(con, keys_table(spec), load.select(*spec.key, "_source_file"))
         con.execute(
             "UPDATE meta.quarantine SET superseded_at = ? "
             "WHERE file_path = ? AND superseded_at IS NULL",
@@ -579,7 +615,11 @@ def ingest_file(
 
 
 def release_quarantined(
-    con: duckdb.DuckDBPyConnection, settings: Settings, spec: SourceSpec, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    spec: SourceSpec,
+    run_id: str,
+    lookups: _Lookups | None = None,
 ) -> int:
     """Load rows held for ``unknown_id`` / ``no_fx_rate`` whose id or rate is now known.
 
@@ -587,6 +627,7 @@ def release_quarantined(
     the released rows before the quarantine rows are marked, so a crash in between and a rerun
     never duplicate a row.
     """
+    lookups = lookups or _Lookups(con)
     schema = spec.schema()
     structure = json_structure(schema)
     cand = pl.from_arrow(
@@ -603,7 +644,7 @@ def release_quarantined(
     if cand.height == 0:
         return 0
     cand = cand.with_columns([pl.col(n).cast(t) for n, t in schema.items()])
-    checked = _retryable_failures(con, spec, cand, settings.network.timezone)
+    checked = _retryable_failures(lookups, spec, cand, settings.network.timezone)
     ok = checked.filter(pl.col("_reason").is_null())
     if ok.height == 0:
         return 0
@@ -629,6 +670,8 @@ def release_quarantined(
                     [file_path, lines],
                 )
             append_table_rows(con, spec.table, ok.select(list(schema)))
+        elif spec.dedup == "global":  # same transaction as released_at: never twice
+            append_table_rows(con, keys_table(spec), ok.select(*spec.key, "_source_file"))
         con.register("_released", ok.select("_qid").to_arrow())
         con.execute(
             "UPDATE meta.quarantine SET released_at = ?, released_run_id = ? "
@@ -700,9 +743,10 @@ def _ingest(
     if days is not None and spec.pattern.cadence == "day" and spec.target == "parquet":
         wanted = set(days)
         files = [f for f in files if f.day in wanted]
+    lookups = _Lookups(con)
     for lf in files:
-        report.files.append(ingest_file(con, settings, spec, lf, key, run_id))
-    report.released = release_quarantined(con, settings, spec, run_id)
+        report.files.append(ingest_file(con, settings, spec, lf, key, run_id, lookups))
+    report.released = release_quarantined(con, settings, spec, run_id, lookups)
     report.stray_files = _record_strays(con, settings, run_id, [spec.pattern.folder])
     report.seconds = time.perf_counter() - started
     return report

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import polars as pl
 
 from ingest.readers import BAD_SCHEMA, FileRejected, ReadResult, empty_bad
+from ingest.scratch import registered
 
 
 def document_records(text: str, array_key: str) -> tuple[pl.DataFrame, dict[str, object]]:
@@ -58,43 +58,36 @@ def read_json_records(
     """
     lines = lines.filter(pl.col("_text").str.strip_chars() != "")
     rows_read = lines.height
-    con = duckdb.connect(config={"threads": 2})
-    con.execute("SET enable_progress_bar = false")
-    try:
-        con.register("lines", lines.to_arrow())
+    with registered(lines.to_arrow()) as (con, name):
         checked = pl.from_arrow(
             con.sql(
                 "SELECT _source_line, _text, json_valid(_text) AND "
                 "json_type(CASE WHEN json_valid(_text) THEN _text END) = 'OBJECT' AS _ok "
-                "FROM lines"
+                f"FROM {name}"
             ).to_arrow_table()
         )
-        assert isinstance(checked, pl.DataFrame)
-        good = checked.filter(pl.col("_ok")).select("_source_line", "_text")
-        bad_lines = checked.filter(~pl.col("_ok"))
-        cols = ["_source_line"]
-        for key in expected:
-            path = "'$.\"" + key.replace("'", "''") + "\"'"
-            if key in list_fields:
-                value = (
-                    f"CASE WHEN json_type(_text, {path}) = 'ARRAY' "
-                    f"THEN json_extract_string(_text, {path[:-1]}[*]') END"
-                )
-            else:
-                value = (
-                    f"CASE WHEN json_type(_text, {path}) NOT IN ('OBJECT', 'ARRAY') "
-                    f"THEN json_extract_string(_text, {path}) END"
-                )
-            cols.append(f'{value} AS "{key}"')
-            cols.append(f'json_type(_text, {path}) AS "{key}__t"')
-        cols += [f'{sql} AS "{name}"' for name, sql in extra_sql.items()]
-        con.register("good", good.to_arrow())
-        frame = pl.from_arrow(con.sql(f"SELECT {', '.join(cols)} FROM good").to_arrow_table())
-        keys = con.sql(
-            "SELECT DISTINCT unnest(json_keys(_text)) AS k FROM good"
-        ).fetchall()
-    finally:
-        con.close()
+    assert isinstance(checked, pl.DataFrame)
+    good = checked.filter(pl.col("_ok")).select("_source_line", "_text")
+    bad_lines = checked.filter(~pl.col("_ok"))
+    cols = ["_source_line"]
+    for key in expected:
+        path = "'$.\"" + key.replace("'", "''") + "\"'"
+        if key in list_fields:
+            value = (
+                f"CASE WHEN json_type(_text, {path}) = 'ARRAY' "
+                f"THEN json_extract_string(_text, {path[:-1]}[*]') END"
+            )
+        else:
+            value = (
+                f"CASE WHEN json_type(_text, {path}) NOT IN ('OBJECT', 'ARRAY') "
+                f"THEN json_extract_string(_text, {path}) END"
+            )
+        cols.append(f'{value} AS "{key}"')
+        cols.append(f'json_type(_text, {path}) AS "{key}__t"')
+    cols += [f'{sql} AS "{col}"' for col, sql in extra_sql.items()]
+    with registered(good.to_arrow()) as (con, name):
+        frame = pl.from_arrow(con.sql(f"SELECT {', '.join(cols)} FROM {name}").to_arrow_table())
+        keys = con.sql(f"SELECT DISTINCT unnest(json_keys(_text)) AS k FROM {name}").fetchall()
     assert isinstance(frame, pl.DataFrame)
     present = {k for (k,) in keys}
     extra = sorted(present - set(expected))

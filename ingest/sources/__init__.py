@@ -45,6 +45,7 @@ class SourceSpec:
     depends_on: tuple[str, ...] = ()
     array_key: str | None = None  # json documents
     extra_sql: dict[str, str] = field(default_factory=dict)  # json: derived columns
+    consumed_keys: tuple[str, ...] = ()  # json keys read by extra_sql (expected, not extra)
     extra_schema: dict[str, pl.DataType] = field(default_factory=dict)  # columns `post` adds
     post: Callable[[pl.DataFrame, bytes], pl.DataFrame] | None = None  # (clean rows, key) -> rows
     drop: tuple[str, ...] = ()  # typed columns used by `post` but not loaded

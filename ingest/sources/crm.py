@@ -32,6 +32,7 @@ def specs() -> list[SourceSpec]:
         },
         extra_schema={"contact_count": pl.Int32(), "contact_email_hashes": pl.List(pl.String)},
         post=_hash_contacts,
+        consumed_keys=("contacts",),
         fields=[
             Field("company_id", "id", "int"),
             Field("advertiser_id", "advertiser_id", "int", nullable=True),
