@@ -166,17 +166,21 @@ class DefectPlan:
     def _last_offers_rel(self) -> str:
         return f"tracker/offers/offers_{self.w.config.end.isoformat()}.json"
 
-    def conversions(self, wr: _Writer, d: int, draft: Draft, prev: pl.DataFrame | None) -> None:
+    def touches_conversions(self, d: int) -> bool:
+        return d == self.d_conv_rows
+
+    def conversions(self, wr: _Writer, d: int, draft: Draft, prev: str | None) -> None:
+        """Duplicates (within and across files) and one bad row per kind, after the middle."""
         if d != self.d_conv_rows or not draft.rows:
             return
         rng = np.random.default_rng([self.w.config.seed, 13, d])
         n = len(draft.rows)
         for i in sorted(rng.choice(n, size=min(2, n), replace=False)):
             draft.add(int(i), draft.rows[int(i)], "duplicate_line", "deduplicated", None)
-        if prev is not None and len(prev):
+        if prev:
             draft.add(
                 -1,
-                prev.tail(1).write_ndjson().strip(),
+                prev,
                 "duplicate_across_files",
                 "deduplicated",
                 None,

@@ -114,7 +114,7 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
     wr = _Writer(world, landing, truth)
     plan = wr.plan
     snaps = set(snapshot_days(config.start, D))
-    buckets: dict[int, list[pl.DataFrame]] = {}
+    buckets: dict[int, list[tuple[bytes, np.ndarray]]] = {}  # file day -> NDJSON parts
     conv_writer: pq.ParquetWriter | None = None
     cd_writer: pq.ParquetWriter | None = None
     cd_buffer: list[pl.DataFrame] = []
@@ -129,7 +129,7 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
         "activities": 0,
         "snapshots": 0,
     }
-    prev_events: pl.DataFrame | None = None
+    prev_last_event: str | None = None
 
     def flush_truth(force: bool = False) -> None:
         nonlocal conv_writer, cd_writer
@@ -187,24 +187,21 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
             drain(2)
         counts["clicks"] += n_clicks
         # conversion events of the day, in time order
-        parts = buckets.pop(d, [])
-        events = None
-        if parts:
-            events = pl.concat([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-            ts = np.concatenate([p[1] for p in parts])
-            order = np.argsort(ts, kind="stable")
-            if np.any(np.diff(order) != 1):
-                events = events[order]
         rel = f"tracker/conversions/conversions_{ds}.jsonl.gz"
-        lines = events.write_ndjson().splitlines() if events is not None else []
-        draft = Draft(None, lines)
-        if plan:
-            plan.conversions(wr, d, draft, prev_events)
-        data = wr.text_file(rel, draft, mt, gz=True)
+        body = _merge_events(buckets.pop(d, []))
+        n_events = body.count(b"\n")
+        if plan and plan.touches_conversions(d):
+            draft = Draft(None, body.decode("utf-8").splitlines())
+            plan.conversions(wr, d, draft, prev_last_event)
+            data = wr.text_file(rel, draft, mt, gz=True)
+        else:
+            data = gzip_bytes(body)
+            wr.ledger.write(rel, data, n_events, mt)
         if plan:
             plan.after_conversions(wr, d, rel, data, mt)
-        counts["conversion_events"] += len(lines)
-        prev_events = events if events is not None else prev_events
+        counts["conversion_events"] += n_events
+        if n_events:
+            prev_last_event = body[body.rstrip(b"\n").rfind(b"\n") + 1 :].decode().strip()
         # activities
         acts = crm.activities(d)
         counts["activities"] += len(acts)
@@ -286,6 +283,20 @@ _NOTES = (
     "CSV line numbers are physical lines (header = line 1); JSON Lines count from 1; JSON "
     "documents use the 1-based index of the record. Reporting days are Europe/Moscow (UTC+3)."
 )
+
+
+def _merge_events(parts: list[tuple[bytes, np.ndarray]]) -> bytes:
+    """One file's NDJSON from the parts scheduled for its day, merged into time order."""
+    if not parts:
+        return b""
+    if len(parts) == 1:
+        return parts[0][0]
+    ts = np.concatenate([p[1] for p in parts])
+    order = np.argsort(ts, kind="stable")
+    if not np.any(np.diff(order) != 1):
+        return b"".join(p[0] for p in parts)
+    lines = [ln for p in parts for ln in p[0].splitlines(keepends=True)]
+    return b"".join([lines[i] for i in order])
 
 
 def _clicks_daily_rows(d: int, acc: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -36,7 +36,7 @@ class Block:
     click_msk_day: np.ndarray  # reporting day index per click
     click_bot: np.ndarray
     truth: pl.DataFrame  # conversions created these days, final state (as of the world's end)
-    events: list[tuple[int, pl.DataFrame, np.ndarray]]  # (file day, status events, their ts)
+    events: list[tuple[int, bytes, np.ndarray]]  # (file day, NDJSON lines, their timestamps)
 
     def day_clicks(self, d: int) -> pl.DataFrame:
         lo, hi = int(self.bounds[d - self.d0]), int(self.bounds[d - self.d0 + 1])
@@ -309,13 +309,20 @@ class TrafficModel:
             _cb=pl.Series(ev["e_cb"][order]),
         )
         events = _finish_events(events, self.statuses)
-        by_day: list[tuple[int, pl.DataFrame, np.ndarray]] = []
+        # serialise once and keep per-day byte slices: compact, and frees the block's frames
+        # (a Polars slice would keep the whole block alive until its last day is written)
+        blob = io.BytesIO()
+        events.write_ndjson(blob)
+        data = blob.getvalue()
+        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        starts = np.r_[0, ends[:-1] + 1]
+        by_day: list[tuple[int, bytes, np.ndarray]] = []
         cuts = np.flatnonzero(np.diff(e_day)) + 1
         e_sorted_ts = ev["e_ts"][order]
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(e_day)], strict=True):
             if hi > lo and e_day[lo] < self.D:
-                by_day.append((int(e_day[lo]), events.slice(int(lo), int(hi - lo)),
-                               e_sorted_ts[lo:hi]))  # fmt: skip
+                part = data[int(starts[lo]) : int(ends[hi - 1]) + 1]
+                by_day.append((int(e_day[lo]), part, e_sorted_ts[lo:hi].copy()))
         truth = base.filter(pl.col("exported")).select(
             "conversion_id", "click_id", "advertiser_id", "offer_id", "publisher_id",
             "category", "goal", "created_at", pl.col("msk").alias("day"),
