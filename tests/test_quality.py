@@ -518,3 +518,20 @@ def test_documentation_lists_every_check() -> None:
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "data_quality.md").read_text()
     assert checks_markdown() in doc, "regenerate the tables of docs/data_quality.md"
+
+
+def test_cli_exit_status_follows_the_verdict(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ingest.quality.__main__ import main
+
+    world.sql("UPDATE raw.payments SET payment_number = 'PAY-1'")
+    world.materialise()
+    world.con.close()
+    monkeypatch.setenv("CPA_DATA_DIR", str(world.settings.paths.data))
+    assert main(["--source", "fx_rates"]) == 0
+    assert main(["--source", "payments", "--source", "fx_rates"]) == 1
+    out = capsys.readouterr().out
+    assert "**payments: contract broken (blocks downstream)**" in out
+    assert "unique(payment_number)" in out
+    world.con = duckdb.connect(str(world.settings.paths.warehouse_file))  # for the fixture
