@@ -7,12 +7,15 @@
 {%- if grain == 'day' -%}
     {%- set period = 'day' -%}
     {%- set prev = dbt.dateadd('day', -1, 'cur.period_start') -%}
+    {%- set cal_col, cal_flag = 'day', 'not is_last_day' -%}
 {%- elif grain == 'week' -%}
     {%- set period = week_start('day') -%}
     {%- set prev = dbt.dateadd('day', -7, 'cur.period_start') -%}
+    {%- set cal_col, cal_flag = 'week_start', 'is_week_complete' -%}
 {%- else -%}
     {%- set period = month_start('day') -%}
     {%- set prev = dbt.dateadd('month', -1, 'cur.period_start') -%}
+    {%- set cal_col, cal_flag = 'month_start', 'is_month_complete' -%}
 {%- endif -%}
 {%- set dims = {
     'offer': 'cast(offer_id as varchar)',
@@ -35,10 +38,16 @@ long as (
     {%- endfor %}
 ),
 
-first_period as (select min(period_start) as first_period from long)
+first_period as (select min(period_start) as first_period from long),
+
+completeness as (
+    select distinct {{ cal_col }} as period_start, {{ cal_flag }} as is_period_complete
+    from {{ ref('dim_calendar') }}
+)
 
 select
     cur.period_start,
+    coalesce(completeness.is_period_complete, false)              as is_period_complete,
     cur.dimension,
     cur.member,
     cur.revenue,
@@ -56,6 +65,7 @@ select
            - {{ safe_div('prev.revenue - prev.payout', 'prev.revenue') }})             as margin_pct_change_points
 from long as cur
 cross join first_period as fp
+left join completeness on completeness.period_start = cur.period_start
 left join long as prev
     on prev.dimension = cur.dimension
    and prev.member = cur.member
