@@ -14,7 +14,6 @@ rows_deduplicated + rows_quarantined`` per delivery, asserted before anything is
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,12 +27,11 @@ from ingest.landing import LandingFile, discover, stray_files
 from ingest.manifest import (
     RETRYABLE,
     ensure_schema,
-    has_accepted_delivery,
     json_structure,
     last_delivery,
 )
 from ingest.pii import hash_series
-from ingest.readers import BAD_SCHEMA, FileRejected, ReadResult
+from ingest.readers import BAD_SCHEMA, FileRejected
 from ingest.readers.delimited import read_delimited
 from ingest.readers.jsonl import document_records, read_json_records
 from ingest.readers.text import decode_billing, decode_utf8, gunzip, split_lines
@@ -43,7 +41,6 @@ from ingest.store import (
     append_table_rows,
     partition_path,
     read_partition,
-    replace_table_rows,
     write_partition,
 )
 from ingest.validate import validate
@@ -137,46 +134,111 @@ def landing_files(settings: Settings, source: str) -> list[LandingFile]:
 # --------------------------------------------------------------------------- reading
 
 
-def _read(spec: SourceSpec, data: bytes, key: bytes) -> ReadResult:
-    """Decode and split one file by its format; FileRejected if it is unusable as a whole."""
+@dataclass
+class _Delivery:
+    """A file about to be ingested: its bytes, their hash, and whether it replaces an earlier
+    accepted delivery of the same name."""
+
+    lf: LandingFile
+    data: bytes
+    content_hash: str
+    replacing: bool
+
+
+@dataclass
+class _BatchRead:
+    frame: pl.DataFrame  # _source_file, _source_line, one String column per field (+ __t)
+    bad: pl.DataFrame  # BAD_SCHEMA + _source_file
+    rows_read: dict[str, int]
+    extra_columns: dict[str, list[str]]
+    meta: dict[str, dict[str, object]]
+    rejected: dict[str, FileRejected]
+
+
+def _read_batch(spec: SourceSpec, batch: list[_Delivery], key: bytes) -> _BatchRead:
+    """Decode and split the files of a batch by their format. A file unusable as a whole is
+    in ``rejected`` with its reason; the others' rows are in one frame."""
 
     def hasher(s: pl.Series) -> pl.Series:
         return hash_series(s, key)
 
-    if spec.fmt.endswith(".gz"):
-        data = gunzip(data)
-    if not data:
-        raise FileRejected("unreadable_file", "the file is empty (0 bytes of content)")
     expected = [f.src for f in spec.fields]
-    if spec.fmt in ("csv", "csv.gz", "billing"):
-        if spec.fmt == "billing":
-            text, _encoding = decode_billing(data)
-            payload, sep = text.encode("utf-8"), ";"
-        else:
-            # UTF-8 is validated by the CSV parser; a bad byte rejects the file with its offset
-            payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-            sep = ","
-        return read_delimited(
-            payload, sep=sep, expected=expected, required=expected, raw_line_hash=hasher
+    frames, bads, lines_parts = [], [], []
+    rows_read: dict[str, int] = {}
+    extra: dict[str, list[str]] = {}
+    meta: dict[str, dict[str, object]] = {}
+    rejected: dict[str, FileRejected] = {}
+    for d in batch:
+        path = d.lf.rel_path
+        try:
+            data = gunzip(d.data) if spec.fmt.endswith(".gz") else d.data
+            if not data:
+                raise FileRejected("unreadable_file", "the file is empty (0 bytes of content)")
+            if spec.fmt in ("csv", "csv.gz", "billing"):
+                if spec.fmt == "billing":
+                    text, _encoding = decode_billing(data)
+                    payload, sep = text.encode("utf-8"), ";"
+                else:  # UTF-8 is validated by the CSV parser (a bad byte rejects the file)
+                    payload = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+                    sep = ","
+                one = read_delimited(
+                    payload, sep=sep, expected=expected, required=expected, raw_line_hash=hasher
+                )
+                src = pl.lit(path).alias("_source_file")
+                frames.append(one.frame.with_columns(src))
+                bads.append(one.bad.with_columns(src))
+                rows_read[path] = one.rows_read
+                extra[path] = one.extra_columns
+                continue
+            text = decode_utf8(data)
+            if spec.fmt == "json":
+                assert spec.array_key
+                lines, meta[path] = document_records(text, spec.array_key)
+            else:
+                lines = split_lines(text)
+            lines_parts.append(lines.with_columns(pl.lit(path).alias("_source_file")))
+        except FileRejected as rej:
+            rejected[path] = rej
+    if lines_parts:
+        got = read_json_records(
+            pl.concat(lines_parts),
+            expected=expected,
+            required=expected,
+            list_fields=[f.src for f in spec.fields if f.kind == "list"],
+            extra_sql=spec.extra_sql,
+            raw_line_hash=hasher,
         )
-    text = decode_utf8(data)
-    meta: dict[str, object] = {}
-    if spec.fmt == "json":
-        assert spec.array_key
-        lines, meta = document_records(text, spec.array_key)
-    else:
-        lines = split_lines(text)
-    result = read_json_records(
-        lines,
-        expected=expected,
-        required=expected,
-        list_fields=[f.src for f in spec.fields if f.kind == "list"],
-        extra_sql=spec.extra_sql,
-        raw_line_hash=hasher,
-    )
-    result.extra_columns = [c for c in result.extra_columns if c not in spec.consumed_keys]
-    result.meta = meta
-    return result
+        frames.append(got.frame)
+        bads.append(got.bad)
+        rejected.update(got.rejected)
+        for d in batch:
+            path = d.lf.rel_path
+            if path in rejected or spec.fmt.startswith("csv") or spec.fmt == "billing":
+                continue
+            rows_read[path] = got.rows_read.get(path, 0)
+            seen = got.extra_columns.get(path, [])
+            extra[path] = [c for c in seen if c not in spec.consumed_keys]
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    bad = pl.concat(bads, how="diagonal_relaxed") if bads else pl.DataFrame()
+    for d in batch:  # files that produced nothing at all (e.g. an empty JSONL)
+        if d.lf.rel_path not in rejected:
+            rows_read.setdefault(d.lf.rel_path, 0)
+            extra.setdefault(d.lf.rel_path, [])
+    if spec.snapshot:
+        for path, n in rows_read.items():
+            if n == 0 and path not in rejected:
+                rejected[path] = FileRejected(
+                    "empty_snapshot",
+                    "a snapshot with no records cannot be the newest truth; the previous one stays",
+                )
+    if rejected and frame.height:
+        frame = frame.filter(~pl.col("_source_file").is_in(list(rejected)))
+    if rejected and bad.height:
+        bad = bad.filter(~pl.col("_source_file").is_in(list(rejected)))
+    for path in rejected:
+        rows_read.pop(path, None)
+        extra.pop(path, None)
+    return _BatchRead(frame, bad, rows_read, extra, meta, rejected)
 
 
 def _period_end(lf: LandingFile) -> datetime | None:
@@ -278,48 +340,77 @@ def _json_records(frame: pl.DataFrame) -> pl.Series:
 # --------------------------------------------------------------------------- dedup
 
 
-def _repeated_keys(
+def _drop_repeats(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     spec: SourceSpec,
-    lf: LandingFile,
+    batch_files: list[str],
+    batch_days: dict[str, date | None],
     rows: pl.DataFrame,
-) -> pl.DataFrame | None:
-    """The natural keys of ``rows`` already loaded from *other* files (reading 4).
+) -> pl.DataFrame:
+    """``rows`` (clean, unique within their file, in processing order) without the natural keys
+    already loaded from another file (reading 4): the first file processed wins.
 
-    Tables and conversion events (``global``) are probed in DuckDB with the file's keys (a
-    semi join against the raw table or the ``meta.<source>_keys`` index), so the cost follows
-    the file, not the history. Clicks (``neighbours``) read the ``click_id`` column of the
-    partitions of the days before and after.
+    ``global`` (tables, conversion events): earlier files of the batch, then the stored rows
+    of files outside the batch, probed in DuckDB with the batch's keys (a semi join against the
+    raw table or the ``meta.<source>_keys`` index), so the cost follows the batch, not the
+    history. ``neighbours`` (clicks): the same, limited to files of the day before and after.
     """
     keys = list(spec.key)
-    if rows.height == 0:
-        return None
+    if rows.height == 0 or spec.dedup not in ("global", "neighbours"):
+        return rows
     if spec.dedup == "global":
+        rows = rows.unique(subset=keys, keep="first", maintain_order=True)
         target = spec.table if spec.target == "table" else keys_table(spec)
         cond = " AND ".join(f'k."{c}" = t."{c}"' for c in keys)
-        with_keys = rows.select(keys).unique()
-        con.register("_cand_keys", with_keys.to_arrow())
+        con.register("_cand_keys", rows.select(keys).to_arrow())
+        con.register("_batch_files", pl.DataFrame({"f": batch_files}).to_arrow())
         try:
             found = pl.from_arrow(
                 con.sql(
                     f"SELECT k.* FROM _cand_keys k WHERE EXISTS (SELECT 1 FROM {target} t "
-                    f"WHERE {cond} AND t._source_file <> $f)",
-                    params={"f": lf.rel_path},
+                    f"WHERE {cond} AND t._source_file NOT IN (SELECT f FROM _batch_files))"
                 ).to_arrow_table()
             )
         finally:
             con.unregister("_cand_keys")
+            con.unregister("_batch_files")
         assert isinstance(found, pl.DataFrame)
-        return found.cast(dict(rows.select(keys).schema))
-    if spec.dedup == "neighbours":
-        assert lf.day is not None
-        days = [lf.day - timedelta(days=1), lf.day + timedelta(days=1)]
-        frames = [read_partition(partition_path(settings.paths.raw, spec.name, d), keys)
-                  for d in days]
-        frames = [f for f in frames if f is not None and f.height]
-        return pl.concat(frames).unique() if frames else None
-    return None
+        if found.height:
+            rows = rows.join(found.cast(dict(rows.select(keys).schema)), on=keys, how="anti")
+        return rows
+    # neighbours: a click repeated in the file of the day before or after
+    (k,) = keys
+    days = pl.DataFrame(
+        {"_source_file": list(batch_days), "_fday": list(batch_days.values()),
+         "_ord": list(range(len(batch_days)))},
+        schema={"_source_file": pl.String, "_fday": pl.Date, "_ord": pl.Int64},
+    )
+    rows = rows.join(days, on="_source_file", how="left", maintain_order="left")
+    one_day = pl.duration(days=1)
+    repeated = rows.filter(pl.col(k).is_duplicated())
+    if repeated.height:
+        pairs = repeated.select(k, "_ord", "_fday").join(
+            repeated.select(k, pl.col("_ord").alias("_ord2"), pl.col("_fday").alias("_fday2")),
+            on=k,
+        )
+        drop = pairs.filter(
+            (pl.col("_ord2") < pl.col("_ord"))
+            & ((pl.col("_fday") - pl.col("_fday2")).abs() == one_day)
+        ).select(k, "_ord").unique()
+        rows = rows.join(drop, on=[k, "_ord"], how="anti", maintain_order="left")
+    in_batch = {d for d in batch_days.values() if d is not None}
+    stored = []
+    for day in sorted({d + timedelta(days=s) for d in in_batch for s in (-1, 1)} - in_batch):
+        part = read_partition(partition_path(settings.paths.raw, spec.name, day), [k])
+        if part is not None and part.height:
+            stored.append(part.with_columns(pl.lit(day).alias("_nday")))
+    if stored:
+        near = pl.concat(stored).join(rows.select(k, "_ord", "_fday"), on=k)
+        drop = near.filter((pl.col("_fday") - pl.col("_nday")).abs() == one_day)
+        rows = rows.join(drop.select(k, "_ord").unique(), on=[k, "_ord"], how="anti",
+                         maintain_order="left")
+    return rows.drop("_fday", "_ord")
 
 
 def keys_table(spec: SourceSpec) -> str:
@@ -330,20 +421,7 @@ def keys_table(spec: SourceSpec) -> str:
 # --------------------------------------------------------------------------- one file
 
 
-def _quarantine_frame(
-    spec: SourceSpec, lf: LandingFile, content_hash: str, rows: pl.DataFrame
-) -> pl.DataFrame:
-    """Rows with columns line, field, value, reason, record → meta.quarantine layout."""
-    return rows.select(
-        pl.lit(spec.name).alias("source"),
-        pl.lit(lf.rel_path).alias("file_path"),
-        pl.lit(content_hash).alias("content_hash"),
-        pl.col("_source_line").alias("line"),
-        pl.col("field"),
-        pl.col("value"),
-        pl.col("reason"),
-        pl.col("record"),
-    )
+_Q_SCHEMA = {**BAD_SCHEMA, "_source_file": pl.String}
 
 
 def _process(
@@ -351,171 +429,216 @@ def _process(
     lookups: _Lookups,
     settings: Settings,
     spec: SourceSpec,
-    lf: LandingFile,
-    data: bytes,
+    batch: list[_Delivery],
     key: bytes,
-) -> tuple[FileReport, pl.DataFrame, pl.DataFrame]:
-    """(report, rows to load, quarantine rows) for one delivery; FileRejected if unusable."""
+) -> tuple[dict[str, FileReport], dict[str, FileRejected], pl.DataFrame, pl.DataFrame]:
+    """Process a batch of deliveries as one frame: (reports of accepted files, rejected
+    files, rows to load, quarantine rows with ``_source_file``)."""
     lap = _Laps()
-    read = _read(spec, data, key)
+    read = _read_batch(spec, batch, key)
     lap("read")
-    if spec.snapshot and read.rows_read == 0:
-        raise FileRejected(
-            "empty_snapshot",
-            "a snapshot with no records cannot be the newest truth; the previous one stays",
-        )
+    accepted = [d for d in batch if d.lf.rel_path not in read.rejected]
+    files = pl.DataFrame(
+        {
+            "_source_file": [d.lf.rel_path for d in accepted],
+            "_period_end": [_period_end(d.lf) for d in accepted],
+            "_day": [d.lf.day for d in accepted],
+            "_month": [d.lf.month for d in accepted],
+            "_exported_at": [_exported_at(read.meta.get(d.lf.rel_path, {})) for d in accepted],
+        },
+        schema={"_source_file": pl.String, "_period_end": pl.Datetime("us"), "_day": pl.Date,
+                "_month": pl.Date, "_exported_at": pl.Datetime("us")},
+    )
     raw = read.frame
+    if raw.height == 0:
+        raw = pl.DataFrame(schema={
+            "_source_file": pl.String, "_source_line": pl.Int64,
+            **{f.src: pl.List(pl.String) if f.kind == "list" else pl.String
+               for f in spec.fields},
+            **{name: pl.String for name in spec.extra_sql},
+        })
+        if spec.fmt.startswith("json"):
+            raw = raw.with_columns([pl.lit(None, dtype=pl.String).alias(f"{f.src}__t")
+                                    for f in spec.fields])
+    raw = raw.join(files.select("_source_file", "_period_end"), on="_source_file", how="left",
+                   maintain_order="left")
     # personal data: hashed before anything else sees it (valid rows load the hash, bad rows
-    # quarantine it); one vectorised pass per column
+    # quarantine it); one vectorised pass per column for the whole batch
     for f in spec.fields:
         if f.kind == "pii":
             raw = raw.with_columns(hash_series(raw[f.src], key).alias(f.src))
     lap("hash")
     checked = validate(
-        raw, spec.fields, json_types=spec.fmt.startswith("json"), period_end=_period_end(lf)
+        raw, spec.fields, json_types=spec.fmt.startswith("json"), period_end="_period_end",
+        carry=("_source_file",),
     )
     lap("validate")
+    ident = ["_source_file", "_source_line"]
     if spec.extra_sql:
-        checked = checked.join(
-            raw.select("_source_line", *spec.extra_sql), on="_source_line", how="left"
-        )
-
+        checked = checked.join(raw.select(*ident, *spec.extra_sql), on=ident, how="left")
     bad_mask = checked["_reason"].is_not_null()
-    invalid = checked.filter(bad_mask).sort("_source_line")
+    invalid = checked.filter(bad_mask)
     valid = checked.filter(~bad_mask)
     invalid_records = pl.Series("record", [], dtype=pl.String)
     if invalid.height:
-        invalid_raw = invalid.select("_source_line").join(raw, on="_source_line", how="left")
+        invalid_raw = invalid.select(ident).join(raw, on=ident, how="left", maintain_order="left")
         invalid_records = _json_records(
             invalid_raw.select(
                 [pl.col(f.src).alias(f.name if f.kind == "pii" else f.src) for f in spec.fields]
             )
         )
 
-    # period + lineage columns
-    lineage = [pl.lit(lf.rel_path).alias("_source_file")]
-    if spec.period_column == "snapshot_date":
-        lineage.append(pl.lit(lf.day).alias("snapshot_date"))
-    elif spec.period_column == "file_month":
-        lineage.append(pl.lit(lf.month).alias("file_month"))
-    if "exported_at" in spec.extra_schema:
-        exported = read.meta.get("exported_at")
-        parsed = None
-        if isinstance(exported, str):
-            try:
-                parsed = datetime.fromisoformat(exported.replace("Z", "+00:00"))
-                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-            except ValueError:
-                parsed = None
-        lineage.append(pl.lit(parsed, dtype=pl.Datetime("us")).alias("exported_at"))
-    valid = valid.with_columns(lineage)
+    # period columns (snapshot_date / file_month / exported_at) per file
+    periods = files.select(
+        "_source_file",
+        pl.col("_day").alias("snapshot_date"),
+        pl.col("_month").alias("file_month"),
+        pl.col("_exported_at").alias("exported_at"),
+    )
+    wanted = [c for c in ("snapshot_date", "file_month", "exported_at") if c in spec.schema()]
+    valid = valid.join(periods.select("_source_file", *wanted), on="_source_file", how="left",
+                       maintain_order="left")
     if spec.post is not None:
         valid = spec.post(valid, key)
     lap("lineage")
 
-    # deduplicate: within the file (first line wins), then against other files' keys
+    # deduplicate: within each file (first line wins), then across files (first file wins)
+    schema = spec.schema()
     dedup_keys = list(spec.key) if spec.dedup != "exact_file" else [
-        n for n in spec.schema() if n not in ("_source_file", "_source_line")
+        n for n in schema if n != "_source_line"
     ]
-    n_valid = valid.height
-    if dedup_keys and n_valid:
-        # valid rows are in line order (validate keeps clean rows in order): first line wins
-        distinct = (
-            valid[dedup_keys[0]].n_unique()
-            if len(dedup_keys) == 1
-            else valid.select(pl.struct(dedup_keys).n_unique()).item()
-        )
-        if distinct != n_valid:
-            valid = valid.unique(subset=dedup_keys, keep="first", maintain_order=True)
+    before = valid.group_by("_source_file").len()
+    if dedup_keys and valid.height:
+        subset = dedup_keys if "_source_file" in dedup_keys else ["_source_file", *dedup_keys]
+        valid = valid.unique(subset=subset, keep="first", maintain_order=True)
         lap("dedup_file")
-        existing = _repeated_keys(con, settings, spec, lf, valid)
-        if existing is not None and existing.height:
-            valid = valid.join(existing, on=list(spec.key), how="anti", nulls_equal=False)
+        valid = _drop_repeats(
+            con, settings, spec, [d.lf.rel_path for d in batch],
+            {d.lf.rel_path: d.lf.day for d in accepted}, valid,
+        )
         lap("dedup_cross_file")
-    n_dedup = n_valid - valid.height
+    after = valid.group_by("_source_file").len()
 
     # ids and FX rates last: these rows are complete and can be released later
     retry = _retryable_failures(lookups, spec, valid, settings.network.timezone)
     held_mask = retry["_reason"].is_not_null()
     held = retry.filter(held_mask)
-    schema = spec.schema()
     load = retry.filter(~held_mask).select(list(schema))
     lap("ids_fx")
 
-    quarantine_parts = []
+    parts = []
     if read.bad.height:
-        quarantine_parts.append(read.bad)
+        parts.append(read.bad.select(list(_Q_SCHEMA)))
+    detail = ["_source_line", pl.col("_reason").alias("reason"), pl.col("_field").alias("field"),
+              pl.col("_value").alias("value")]
     if invalid.height:
-        quarantine_parts.append(
-            invalid.select(
-                "_source_line",
-                pl.col("_reason").alias("reason"),
-                pl.col("_field").alias("field"),
-                pl.col("_value").alias("value"),
-            ).with_columns(invalid_records.alias("record"))
-        )
+        parts.append(invalid.select(*detail, "_source_file")
+                     .with_columns(invalid_records.alias("record")).select(list(_Q_SCHEMA)))
     if held.height:
-        quarantine_parts.append(
-            held.select(
-                "_source_line",
-                pl.col("_reason").alias("reason"),
-                pl.col("_field").alias("field"),
-                pl.col("_value").alias("value"),
-            ).with_columns(_json_records(held.select(list(schema))).alias("record"))
-        )
-    quarantined = (
-        pl.concat([q.select(list(BAD_SCHEMA)) for q in quarantine_parts])
-        if quarantine_parts
-        else pl.DataFrame(schema=BAD_SCHEMA)
-    )
-    report = FileReport(
-        source=spec.name,
-        file_path=lf.rel_path,
-        outcome="loaded",
-        rows_read=read.rows_read,
-        rows_loaded=load.height,
-        rows_deduplicated=n_dedup,
-        rows_quarantined=quarantined.height,
-        extra_columns=read.extra_columns,
-        quarantine_reasons=dict(quarantined.group_by("reason").len().iter_rows()),
-    )
+        parts.append(held.select(*detail, "_source_file")
+                     .with_columns(_json_records(held.select(list(schema))).alias("record"))
+                     .select(list(_Q_SCHEMA)))
+    quarantined = pl.concat(parts) if parts else pl.DataFrame(schema=_Q_SCHEMA)
     lap("quarantine_records")
-    report.timings = lap.times
-    total = report.rows_loaded + report.rows_deduplicated + report.rows_quarantined
-    if total != report.rows_read:  # the accounting invariant; never write a file that breaks it
-        raise RuntimeError(
-            f"{lf.rel_path}: rows read {report.rows_read} != loaded {report.rows_loaded} + "
-            f"deduplicated {report.rows_deduplicated} + quarantined {report.rows_quarantined}"
+
+    def counts(frame: pl.DataFrame) -> dict[str, int]:
+        return dict(frame.iter_rows()) if frame.height else {}
+
+    n_before, n_after = counts(before), counts(after)
+    n_load = counts(load.group_by("_source_file").len())
+    n_q = counts(quarantined.group_by("_source_file").len())
+    reasons: dict[str, dict[str, int]] = {}
+    for path, why, n in quarantined.group_by("_source_file", "reason").len().iter_rows():
+        reasons.setdefault(path, {})[why] = n
+    reports = {}
+    for d in accepted:
+        path = d.lf.rel_path
+        report = FileReport(
+            source=spec.name,
+            file_path=path,
+            outcome="corrected" if d.replacing else "loaded",
+            rows_read=read.rows_read.get(path, 0),
+            rows_loaded=n_load.get(path, 0),
+            rows_deduplicated=n_before.get(path, 0) - n_after.get(path, 0),
+            rows_quarantined=n_q.get(path, 0),
+            extra_columns=read.extra_columns.get(path, []),
+            quarantine_reasons=reasons.get(path, {}),
+            timings=dict(lap.times, batch_files=len(batch)),
         )
-    return report, load, quarantined
+        total = report.rows_loaded + report.rows_deduplicated + report.rows_quarantined
+        if total != report.rows_read:  # the accounting invariant; never write if it breaks
+            raise RuntimeError(
+                f"{path}: rows read {report.rows_read} != loaded {report.rows_loaded} + "
+                f"deduplicated {report.rows_deduplicated} + quarantined "
+                f"{report.rows_quarantined}"
+            )
+        reports[path] = report
+    return reports, read.rejected, load, quarantined
 
 
-def _record_delivery(
+def _exported_at(meta: dict[str, object]) -> datetime | None:
+    value = meta.get("exported_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+_MANIFEST_SCHEMA = {
+    "source": pl.String, "file_path": pl.String, "file_name": pl.String,
+    "content_hash": pl.String, "size_bytes": pl.Int64, "delivered_at": pl.Datetime("us"),
+    "outcome": pl.String, "reason": pl.String, "detail": pl.String, "rows_read": pl.Int64,
+    "rows_loaded": pl.Int64, "rows_deduplicated": pl.Int64, "rows_quarantined": pl.Int64,
+    "extra_columns": pl.List(pl.String), "covers_day": pl.Date, "covers_month": pl.Date,
+    "seconds": pl.Float64,
+}
+
+
+def _record_deliveries(
     con: duckdb.DuckDBPyConnection,
-    lf: LandingFile,
-    content_hash: str,
-    report: FileReport,
+    items: list[tuple[LandingFile, str, FileReport]],
     run_id: str,
     now: datetime,
 ) -> None:
-    con.execute(
-        """INSERT INTO meta.file_manifest (source, file_path, file_name, content_hash,
-        size_bytes, delivered_at, ingested_at, run_id, outcome, reason, detail, rows_read,
-        rows_loaded, rows_deduplicated, rows_quarantined, extra_columns, covers_day,
-        covers_month, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+    """Append manifest rows (call inside the transaction that wrote the files' rows)."""
+    if not items:
+        return
+    rows = pl.DataFrame(
         [
-            report.source, lf.rel_path, lf.name, content_hash, lf.size,
-            datetime.fromtimestamp(lf.mtime, UTC).replace(tzinfo=None), now, run_id,
-            report.outcome, report.reason, report.detail, report.rows_read, report.rows_loaded,
-            report.rows_deduplicated, report.rows_quarantined, report.extra_columns,
-            lf.day, lf.month, report.seconds,
+            {
+                "source": r.source, "file_path": lf.rel_path, "file_name": lf.name,
+                "content_hash": digest, "size_bytes": lf.size,
+                "delivered_at": datetime.fromtimestamp(lf.mtime, UTC).replace(tzinfo=None),
+                "outcome": r.outcome, "reason": r.reason, "detail": r.detail,
+                "rows_read": r.rows_read, "rows_loaded": r.rows_loaded,
+                "rows_deduplicated": r.rows_deduplicated, "rows_quarantined": r.rows_quarantined,
+                "extra_columns": r.extra_columns, "covers_day": lf.day, "covers_month": lf.month,
+                "seconds": r.seconds,
+            }
+            for lf, digest, r in items
         ],
+        schema=_MANIFEST_SCHEMA,
     )
+    con.register("_manifest_rows", rows.to_arrow())
+    try:
+        con.execute(
+            "INSERT INTO meta.file_manifest BY NAME SELECT *, $now AS ingested_at, "
+            "$run AS run_id FROM _manifest_rows",
+            {"now": now, "run": run_id},
+        )
+    finally:
+        con.unregister("_manifest_rows")
 
 
 def _insert_quarantine(
     con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, run_id: str, now: datetime
 ) -> None:
+    """Rows with source, file_path, content_hash, line, field, value, reason, detail, record."""
     if rows.height == 0:
         return
     con.register("_q_rows", rows.to_arrow())
@@ -523,7 +646,7 @@ def _insert_quarantine(
         con.execute(
             """INSERT INTO meta.quarantine (source, file_path, content_hash, line, field, value,
             reason, detail, record, quarantined_at, run_id)
-            SELECT source, file_path, content_hash, line, field, value, reason, NULL,
+            SELECT source, file_path, content_hash, line, field, value, reason, detail,
                 CAST(record AS JSON), $now, $run FROM _q_rows""",
             {"now": now, "run": run_id},
         )
@@ -531,84 +654,111 @@ def _insert_quarantine(
         con.unregister("_q_rows")
 
 
-def ingest_file(
+def _delivery_state(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, bool]]:
+    """Per file path of a source: (hash of its newest non-identical delivery, whether any
+    delivery was accepted) — one query per source run, not one per file."""
+    rows = con.execute(
+        """SELECT file_path,
+            arg_max(content_hash, manifest_id) FILTER (outcome <> 'identical_redelivery'),
+            bool_or(outcome IN ('loaded', 'corrected'))
+        FROM meta.file_manifest WHERE source = ? GROUP BY file_path""",
+        [source],
+    ).fetchall()
+    return {path: (digest, bool(accepted)) for path, digest, accepted in rows}
+
+
+def _ingest_batch(
     con: duckdb.DuckDBPyConnection,
+    lookups: _Lookups,
     settings: Settings,
     spec: SourceSpec,
-    lf: LandingFile,
+    batch: list[_Delivery],
+    identical: list[tuple[LandingFile, str]],
     key: bytes,
     run_id: str,
-    lookups: _Lookups | None = None,
-) -> FileReport:
-    """Ingest one delivery of one file (see the module docstring); returns what happened."""
+) -> list[FileReport]:
+    """Process a batch and commit it: rows, key index, quarantine and manifest rows of all its
+    files in ONE transaction (Parquet partitions are renamed into place just before)."""
     started = time.perf_counter()
-    lookups = lookups or _Lookups(con)
-    data = lf.path.read_bytes()
-
-    content_hash = hashlib.sha256(data).hexdigest()
     now = datetime.now(UTC).replace(tzinfo=None)
-    previous = last_delivery(con, lf.rel_path)
-    if previous is not None and previous[0] == content_hash:
-        report = FileReport(spec.name, lf.rel_path, "identical_redelivery")
-        report.seconds = time.perf_counter() - started
-        _record_delivery(con, lf, content_hash, report, run_id, now)
-        return report
-    replacing = has_accepted_delivery(con, lf.rel_path)
-    try:
-        report, load, quarantined = _process(con, lookups, settings, spec, lf, data, key)
-    except FileRejected as rej:
-        # a rejected delivery keeps what an earlier good delivery of the name loaded
-        report = FileReport(spec.name, lf.rel_path, "rejected", rej.reason, rej.detail)
-        report.quarantine_reasons = {rej.reason: 1}
-        report.seconds = time.perf_counter() - started
-        qrow = pl.DataFrame(
-            {
-                "source": [spec.name], "file_path": [lf.rel_path], "content_hash": [content_hash],
-                "line": [None], "field": [rej.field], "value": [None], "reason": [rej.reason],
-                "record": [json.dumps({"detail": rej.detail})],
-            },
-            schema={"source": pl.String, "file_path": pl.String, "content_hash": pl.String,
-                    "line": pl.Int64, "field": pl.String, "value": pl.String,
-                    "reason": pl.String, "record": pl.String},
-        )
-        con.execute("BEGIN TRANSACTION")
-        try:
-            _insert_quarantine(con, qrow, run_id, now)
-            _record_delivery(con, lf, content_hash, report, run_id, now)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return report
-    if replacing:
-        report.outcome = "corrected"
-    qrows = _quarantine_frame(spec, lf, content_hash, quarantined)
+    reports: dict[str, FileReport] = {}
+    rejected: dict[str, FileRejected] = {}
+    load = pl.DataFrame(schema=spec.schema())
+    quarantined = pl.DataFrame(schema=_Q_SCHEMA)
+    if batch:
+        reports, rejected, load, quarantined = _process(con, lookups, settings, spec, batch, key)
+    by_path = {d.lf.rel_path: d for d in batch}
     written = time.perf_counter()
     if spec.target == "parquet":
-        assert lf.day is not None
-        write_partition(partition_path(settings.paths.raw, spec.name, lf.day), load)
-    report.seconds = time.perf_counter() - started
+        for path in reports:
+            lf = by_path[path].lf
+            assert lf.day is not None
+            rows = load.filter(pl.col("_source_file") == path)
+            write_partition(partition_path(settings.paths.raw, spec.name, lf.day), rows)
+    hashes = {d.lf.rel_path: d.content_hash for d in batch}
+    qrows = quarantined.select(
+        pl.lit(spec.name).alias("source"),
+        pl.col("_source_file").alias("file_path"),
+        pl.col("_source_file").replace_strict(hashes, default=None).alias("content_hash"),
+        pl.col("_source_line").alias("line"),
+        "field", "value", "reason",
+        pl.lit(None, dtype=pl.String).alias("detail"),
+        "record",
+    )
+    items: list[tuple[LandingFile, str, FileReport]] = []
+    whole = []
+    for path, rej in rejected.items():
+        report = FileReport(spec.name, path, "rejected", rej.reason, rej.detail)
+        report.quarantine_reasons = {rej.reason: 1}
+        reports[path] = report
+        whole.append({"source": spec.name, "file_path": path, "content_hash": hashes[path],
+                      "line": None, "field": rej.field, "value": None, "reason": rej.reason,
+                      "detail": rej.detail, "record": None})
+    if whole:
+        qrows = pl.concat([qrows, pl.DataFrame(whole, schema=qrows.schema)])
+    elapsed = time.perf_counter() - started
+    for d in batch:
+        report = reports[d.lf.rel_path]
+        report.seconds = elapsed / len(batch)  # amortised over the batch
+        items.append((d.lf, d.content_hash, report))
+    for lf, digest in identical:
+        report = FileReport(spec.name, lf.rel_path, "identical_redelivery")
+        items.append((lf, digest, report))
+    accepted = [p for p in reports if p not in rejected]
     con.execute("BEGIN TRANSACTION")
     try:
-        if spec.target == "table":
-            replace_table_rows(con, spec.table, lf.rel_path, load)
-        elif spec.dedup == "global":
-            con.execute(f"DELETE FROM {keys_table(spec)} WHERE _source_file = ?", [lf.rel_path])
-            append_table_rows(con, keys_table(spec), load.select(*spec.key, "_source_file"))
-        con.execute(
-            "UPDATE meta.quarantine SET superseded_at = ? "
-            "WHERE file_path = ? AND superseded_at IS NULL",
-            [now, lf.rel_path],
-        )
+        if accepted:
+            con.register("_accepted", pl.DataFrame({"f": accepted}).to_arrow())
+            if spec.target == "table":
+                con.execute(f"DELETE FROM {spec.table} WHERE _source_file IN "
+                            "(SELECT f FROM _accepted)")
+                append_table_rows(con, spec.table, load)
+            elif spec.dedup == "global":
+                con.execute(f"DELETE FROM {keys_table(spec)} WHERE _source_file IN "
+                            "(SELECT f FROM _accepted)")
+                append_table_rows(con, keys_table(spec), load.select(*spec.key, "_source_file"))
+            con.execute(
+                "UPDATE meta.quarantine SET superseded_at = ? "
+                "WHERE file_path IN (SELECT f FROM _accepted) AND superseded_at IS NULL",
+                [now],
+            )
+            con.unregister("_accepted")
         _insert_quarantine(con, qrows, run_id, now)
-        _record_delivery(con, lf, content_hash, report, run_id, now)
+        _record_deliveries(con, items, run_id, now)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    report.timings["write"] = time.perf_counter() - written
-    report.seconds = time.perf_counter() - started
-    return report
+    for report in reports.values():
+        report.timings["write"] = time.perf_counter() - written
+    out = [reports[d.lf.rel_path] for d in batch]
+    return out + [r for _, _, r in items[len(batch):]]
+
+
+# a batch is cut at this much file content or this many files: small files (a day of CRM
+# activities) share one pass, large ones (a day of clicks) go alone
+BATCH_BYTES = 64 << 20
+BATCH_FILES = 400
 
 
 # --------------------------------------------------------------------------- release
@@ -720,7 +870,7 @@ def _record_strays(
                 "quarantined_at, run_id) VALUES (?, ?, ?, 'stray_file', ?, ?, ?)",
                 [owner, rel, digest, detail, now, run_id],
             )
-            _record_delivery(con, lf, digest, report, run_id, now)
+            _record_deliveries(con, [(lf, digest, report)], run_id, now)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -744,8 +894,33 @@ def _ingest(
         wanted = set(days)
         files = [f for f in files if f.day in wanted]
     lookups = _Lookups(con)
+    state = _delivery_state(con, source)
+    batch: list[_Delivery] = []
+    identical: list[tuple[LandingFile, str]] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch, identical, size
+        if batch or identical:
+            report.files.extend(
+                _ingest_batch(con, lookups, settings, spec, batch, identical, key, run_id)
+            )
+        batch, identical, size = [], [], 0
+
     for lf in files:
-        report.files.append(ingest_file(con, settings, spec, lf, key, run_id, lookups))
+        data = lf.path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        previous = state.get(lf.rel_path)
+        if previous is not None and previous[0] == digest:
+            identical.append((lf, digest))
+            continue
+        if batch and (size + len(data) > BATCH_BYTES or len(batch) >= BATCH_FILES):
+            flush()
+        batch.append(_Delivery(lf, data, digest, previous is not None and previous[1]))
+        size += len(data)
+    flush()
+    order = {lf.rel_path: i for i, lf in enumerate(files)}
+    report.files.sort(key=lambda f: order.get(f.file_path, len(order)))
     report.released = release_quarantined(con, settings, spec, run_id, lookups)
     report.stray_files = _record_strays(con, settings, run_id, [spec.pattern.folder])
     report.seconds = time.perf_counter() - started

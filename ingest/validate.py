@@ -64,7 +64,7 @@ def output_schema(fields: list[Field]) -> dict[str, pl.DataType]:
 
 
 def _checks(
-    f: Field, json_types: bool, period_end: datetime | None
+    f: Field, json_types: bool, period_end: datetime | str | None
 ) -> tuple[pl.Expr, list[tuple[pl.Expr, str]]]:
     """(typed expression, [(failure condition, reason), ...]) for one field."""
     raw = pl.col(f.src)
@@ -165,7 +165,11 @@ def _checks(
         typed = pl.when(present).then(raw)
 
     if f.future and period_end is not None and f.kind in ("ts_iso", "ts_unix", "date_ru"):
-        limit = pl.lit(period_end) if f.kind != "date_ru" else pl.lit(period_end.date())
+        if isinstance(period_end, str):  # a column: each row's own file period
+            limit = pl.col(period_end)
+            limit = limit if f.kind != "date_ru" else limit.dt.date()
+        else:
+            limit = pl.lit(period_end) if f.kind != "date_ru" else pl.lit(period_end.date())
         cmp = typed >= limit
         checks.append((present & cmp.fill_null(False), "future_timestamp"))
     if f.kind not in ("list", "pipe_list", "bool01", "bool"):
@@ -178,13 +182,15 @@ def validate(
     fields: list[Field],
     *,
     json_types: bool,
-    period_end: datetime | None,
+    period_end: datetime | str | None,
+    carry: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """``_source_line``, the typed output columns, and ``_reason``, ``_field``, ``_value``
     (null for clean rows). Row order is not kept: callers sort by ``_source_line`` if needed.
 
-    ``period_end`` is the exclusive end (UTC) of the day or month the file covers; a
-    timestamp at or after it is in the future for that file (reading 7).
+    ``period_end`` is the exclusive end (UTC) of the day or month the file covers, or the name
+    of a column holding it per row (a batch of files); a timestamp at or after it is in the
+    future for that file (reading 7). ``carry`` columns pass through unchanged.
 
     Two passes keep it fast: all rows get typed columns and one "any check failed" flag (one
     lazy query, common subexpressions shared); only the failing rows, normally few, get the
@@ -201,7 +207,9 @@ def validate(
     bad_mask = flagged["_bad"]
     n_bad = int(bad_mask.sum())
     typed_all = (
-        flagged.lazy().select(pl.col("_source_line"), *typed_exprs, pl.col("_bad")).collect()
+        flagged.lazy()
+        .select(pl.col("_source_line"), *[pl.col(c) for c in carry], *typed_exprs, pl.col("_bad"))
+        .collect()
     )
     good = typed_all.filter(~pl.col("_bad")).drop("_bad").with_columns(
         pl.lit(None, dtype=pl.String).alias("_reason"),

@@ -103,12 +103,12 @@ def test_crash_between_partition_and_manifest_is_repaired_by_rerun(settings, mon
     write_clicks(land, "2026-11-24", [click_line(i, "2026-11-24") for i in range(100, 105)])
     write_billing(land / "billing/invoices/invoices_2026-12.csv", INVOICE_HEADER,
                   [invoice("СЧ-5", Дата="01.12.2026")])
-    real = pipeline._record_delivery
+    real = pipeline._record_deliveries
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(pipeline, "_record_delivery", crash)
+    monkeypatch.setattr(pipeline, "_record_deliveries", crash)
     for source in ("clicks", "invoices"):
         with pytest.raises(KeyboardInterrupt):
             ingest_source(settings, source)
@@ -117,7 +117,7 @@ def test_crash_between_partition_and_manifest_is_repaired_by_rerun(settings, mon
         == [(0,)]
     assert query(settings, "SELECT count(*) FROM meta.file_manifest WHERE file_path LIKE "
                            "'%2026-11-24%' OR file_path LIKE '%2026-12%'") == [(0,)]
-    monkeypatch.setattr(pipeline, "_record_delivery", real)
+    monkeypatch.setattr(pipeline, "_record_deliveries", real)
     reports = {r.source: r for r in ingest_all(settings)}
     assert reports["clicks"].files[-1].rows_loaded == 5
     assert reports["invoices"].files[-1].rows_loaded == 1

@@ -9,10 +9,11 @@ string holding digits, a missing key from an explicit ``null``, without a Python
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from ingest.readers import BAD_SCHEMA, FileRejected, ReadResult, empty_bad
+from ingest.readers import BAD_SCHEMA, FileRejected, empty_bad
 from ingest.scratch import registered
 
 
@@ -41,6 +42,18 @@ def document_records(text: str, array_key: str) -> tuple[pl.DataFrame, dict[str,
     return frame, meta
 
 
+@dataclass
+class JsonBatch:
+    """String values and JSON types of the records of several files (column ``_source_file``),
+    plus per file: rows read, unexpected keys, and the files rejected whole."""
+
+    frame: pl.DataFrame
+    bad: pl.DataFrame  # BAD_SCHEMA + _source_file
+    rows_read: dict[str, int]
+    extra_columns: dict[str, list[str]]
+    rejected: dict[str, FileRejected] = field(default_factory=dict)
+
+
 def read_json_records(
     lines: pl.DataFrame,
     *,
@@ -49,27 +62,28 @@ def read_json_records(
     list_fields: list[str],
     extra_sql: dict[str, str],
     raw_line_hash,
-) -> ReadResult:
-    """Extract ``expected`` keys from numbered JSON texts (``_source_line``, ``_text``).
+) -> JsonBatch:
+    """Extract ``expected`` keys from numbered JSON texts (``_source_file``, ``_source_line``,
+    ``_text``) of one or more files, in three vectorised DuckDB queries for the whole batch.
 
     Lines that are not a JSON object are ``invalid_json`` rows. A required key absent from
-    every record rejects the file (``missing_column``); keys nobody expects are reported.
-    ``extra_sql`` adds derived columns (SQL over ``_text``), e.g. nested contact e-mails.
+    every record of a file rejects that file (``missing_column``); keys nobody expects are
+    reported per file. ``extra_sql`` adds derived columns (SQL over ``_text``).
     """
     lines = lines.filter(pl.col("_text").str.strip_chars() != "")
-    rows_read = lines.height
+    rows_read = dict(lines.group_by("_source_file").len().iter_rows())
     with registered(lines.to_arrow()) as (con, name):
         checked = pl.from_arrow(
             con.sql(
-                "SELECT _source_line, _text, json_valid(_text) AND "
+                "SELECT _source_file, _source_line, _text, json_valid(_text) AND "
                 "json_type(CASE WHEN json_valid(_text) THEN _text END) = 'OBJECT' AS _ok "
                 f"FROM {name}"
             ).to_arrow_table()
         )
     assert isinstance(checked, pl.DataFrame)
-    good = checked.filter(pl.col("_ok")).select("_source_line", "_text")
+    good = checked.filter(pl.col("_ok")).select("_source_file", "_source_line", "_text")
     bad_lines = checked.filter(~pl.col("_ok"))
-    cols = ["_source_line"]
+    cols = ["_source_file", "_source_line"]
     for key in expected:
         path = "'$.\"" + key.replace("'", "''") + "\"'"
         if key in list_fields:
@@ -87,19 +101,27 @@ def read_json_records(
     cols += [f'{sql} AS "{col}"' for col, sql in extra_sql.items()]
     with registered(good.to_arrow()) as (con, name):
         frame = pl.from_arrow(con.sql(f"SELECT {', '.join(cols)} FROM {name}").to_arrow_table())
-        keys = con.sql(f"SELECT DISTINCT unnest(json_keys(_text)) AS k FROM {name}").fetchall()
+        keys = con.sql(
+            f"SELECT DISTINCT _source_file, unnest(json_keys(_text)) AS k FROM {name}"
+        ).fetchall()
     assert isinstance(frame, pl.DataFrame)
-    present = {k for (k,) in keys}
-    extra = sorted(present - set(expected))
-    if frame.height:
-        absent = [k for k in required if k not in present]
+    present: dict[str, set[str]] = {}
+    for file, k in keys:
+        present.setdefault(file, set()).add(k)
+    extra = {f: sorted(ks - set(expected)) for f, ks in present.items()}
+    rejected: dict[str, FileRejected] = {}
+    for file, ks in present.items():
+        absent = [k for k in required if k not in ks]
         if absent:
-            raise FileRejected(
+            rejected[file] = FileRejected(
                 "missing_column",
                 f"required key(s) {', '.join(repr(k) for k in absent)} absent from every record",
                 field=absent[0],
             )
-    bad = empty_bad()
+    if rejected:
+        frame = frame.filter(~pl.col("_source_file").is_in(list(rejected)))
+        bad_lines = bad_lines.filter(~pl.col("_source_file").is_in(list(rejected)))
+    bad = empty_bad().with_columns(pl.lit(None, dtype=pl.String).alias("_source_file"))
     if bad_lines.height:
         bad = pl.DataFrame(
             {
@@ -110,7 +132,9 @@ def read_json_records(
                 "record": [
                     json.dumps({"raw_line_hmac": h}) for h in raw_line_hash(bad_lines["_text"])
                 ],
+                "_source_file": bad_lines["_source_file"],
             },
-            schema=BAD_SCHEMA,
+            schema={**BAD_SCHEMA, "_source_file": pl.String},
         )
-    return ReadResult(frame=frame, bad=bad, rows_read=rows_read, extra_columns=extra)
+    return JsonBatch(frame=frame, bad=bad, rows_read=rows_read, extra_columns=extra,
+                     rejected=rejected)

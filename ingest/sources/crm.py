@@ -14,6 +14,9 @@ _DAY = r"(?P<day>\d{4}-\d{2}-\d{2})"
 
 def _hash_contacts(rows: pl.DataFrame, key: bytes) -> pl.DataFrame:
     """Contacts are personal data: keep only how many there are and their e-mails' hashes."""
+    if rows.height == 0:
+        empty = pl.lit(None, dtype=pl.List(pl.String)).alias("contact_email_hashes")
+        return rows.with_columns(empty).drop("_contact_emails")
     emails = rows["_contact_emails"].alias("contact_email_hashes")
     return rows.with_columns(hash_list_series(emails, key)).drop("_contact_emails")
 
