@@ -27,9 +27,19 @@ def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
 
 
+_MADE: set[Path] = set()  # folders known to exist (saves a mkdir per file)
+
+
+def forget_folders() -> None:
+    """Call when folders may have been removed (a new world replaces the old one)."""
+    _MADE.clear()
+
+
 def write_bytes(path: Path, data: bytes, delivered_at: datetime | None = None) -> None:
     """Write a file and stamp its mtime with the world's delivery time (deterministic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent not in _MADE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _MADE.add(path.parent)
     path.write_bytes(data)
     if delivered_at is not None:
         ts = delivered_at.replace(tzinfo=UTC).timestamp()

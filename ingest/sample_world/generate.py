@@ -33,7 +33,7 @@ from .config import WorldConfig, WorldSummary
 from .crm import MANAGER_HEADER, PROGRAM_HEADER, PUBLISHER_HEADER, Crm, snapshot_days
 from .defects import DefectPlan
 from .entities import NEVER, World, am_on, plan_world
-from .formats import NBSP, csv_lines, delivery_time, dumps, gzip_bytes
+from .formats import NBSP, csv_lines, delivery_time, dumps, forget_folders, gzip_bytes
 from .ledger import Draft, Ledger
 from .seasonality import CATEGORIES
 from .traffic import TrafficModel
@@ -104,6 +104,7 @@ def generate(config: WorldConfig, out_dir: Path) -> WorldSummary:
     for p in (landing, truth):
         if p.exists():
             shutil.rmtree(p)
+    forget_folders()
     truth.mkdir(parents=True)
     world = plan_world(config)
     D = config.days
