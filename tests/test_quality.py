@@ -535,3 +535,42 @@ def test_cli_exit_status_follows_the_verdict(
     assert "**payments: contract broken (blocks downstream)**" in out
     assert "unique(payment_number)" in out
     world.con = duckdb.connect(str(world.settings.paths.warehouse_file))  # for the fixture
+
+
+@pytest.mark.slow
+def test_generated_world_with_defects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gx_loaded: None
+) -> None:
+    """sample_world --defects -> ingest_all -> every suite: the contract holds everywhere, and
+    the files the generator made unreadable are exactly the ones reported as rejected."""
+    import json
+
+    from ingest.pipeline import ingest_all, landing_files
+    from ingest.sample_world import WorldConfig, generate
+    from ingest.warehouse import connect
+
+    monkeypatch.setenv("CPA_HASH_KEY", "quality-world-key")
+    config = WorldConfig.from_scale("tiny", start=date(2026, 1, 1), days=120, defects=True,
+                                    clicks_per_day=60)
+    generate(config, tmp_path)
+    settings = _settings(tmp_path)
+    ingest_all(settings)
+    defects = [json.loads(line) for line in (tmp_path / "truth" / "defects.jsonl").open()]
+    planted_rejects = {d["file"] for d in defects if d["expect"] == "rejected_file"}
+
+    con = connect(settings, read_only=True)
+    try:
+        results = {s: run_source_checks(settings, s, con=con) for s in CONTRACTS}
+    finally:
+        con.close()
+    reported_rejects: set[str] = set()
+    for source, result in results.items():
+        assert result.severity == "WARN", f"{source}: {result.markdown}"
+        if not landing_files(settings, source):  # e.g. no programme ran in this short world
+            assert result.row_count == 0 and result.outcome("not_empty").success is False
+            continue
+        assert result.row_count > 0, f"{source}: {result.markdown}"
+        assert result.quarantine is not None
+        assert result.quarantine.share <= settings.ingest.max_quarantine_share
+        reported_rejects |= {path for path, _ in result.quarantine.rejected_files}
+    assert planted_rejects and reported_rejects == planted_rejects
