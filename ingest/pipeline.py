@@ -690,10 +690,12 @@ def _ingest_batch(
     by_path = {d.lf.rel_path: d for d in batch}
     written = time.perf_counter()
     if spec.target == "parquet":
+        per_file = load.partition_by("_source_file", as_dict=True, maintain_order=False)
+        empty = load.clear()
         for path in reports:
             lf = by_path[path].lf
             assert lf.day is not None
-            rows = load.filter(pl.col("_source_file") == path)
+            rows = per_file.get((path,), empty)
             write_partition(partition_path(settings.paths.raw, spec.name, lf.day), rows)
     hashes = {d.lf.rel_path: d.content_hash for d in batch}
     qrows = quarantined.select(

@@ -83,24 +83,28 @@ def read_json_records(
     assert isinstance(checked, pl.DataFrame)
     good = checked.filter(pl.col("_ok")).select("_source_file", "_source_line", "_text")
     bad_lines = checked.filter(~pl.col("_ok"))
+    # one JSON parse per record: all paths at once, then cheap work on the small values
+    paths = ", ".join("'$.\"" + k.replace("'", "''") + "\"'" for k in expected)
     cols = ["_source_file", "_source_line"]
-    for key in expected:
-        path = "'$.\"" + key.replace("'", "''") + "\"'"
+    for i, key in enumerate(expected, start=1):
+        v = f"_v[{i}]"
         if key in list_fields:
-            value = (
-                f"CASE WHEN json_type(_text, {path}) = 'ARRAY' "
-                f"THEN json_extract_string(_text, {path[:-1]}[*]') END"
-            )
+            value = f"CASE WHEN json_type({v}) = 'ARRAY' THEN json_extract_string({v}, '$[*]') END"
         else:
             value = (
-                f"CASE WHEN json_type(_text, {path}) NOT IN ('OBJECT', 'ARRAY') "
-                f"THEN json_extract_string(_text, {path}) END"
+                f"CASE WHEN json_type({v}) NOT IN ('OBJECT', 'ARRAY') "
+                f"THEN json_extract_string({v}, '$') END"
             )
         cols.append(f'{value} AS "{key}"')
-        cols.append(f'json_type(_text, {path}) AS "{key}__t"')
+        cols.append(f'json_type({v}) AS "{key}__t"')
     cols += [f'{sql} AS "{col}"' for col, sql in extra_sql.items()]
     with registered(good.to_arrow()) as (con, name):
-        frame = pl.from_arrow(con.sql(f"SELECT {', '.join(cols)} FROM {name}").to_arrow_table())
+        frame = pl.from_arrow(
+            con.sql(
+                f"SELECT {', '.join(cols)} FROM "
+                f"(SELECT *, json_extract(_text, [{paths}]) AS _v FROM {name})"
+            ).to_arrow_table()
+        )
         keys = con.sql(
             f"SELECT DISTINCT _source_file, unnest(json_keys(_text)) AS k FROM {name}"
         ).fetchall()
