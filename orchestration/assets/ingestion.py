@@ -86,13 +86,14 @@ def build_quality_check(source: str) -> dg.AssetChecksDefinition:
         from ingest.quality.runner import run_source_checks
 
         result = run_source_checks(warehouse.settings, source)
+        metadata = {
+            key: dg.MetadataValue.md(value) if key == "summary" else value
+            for key, value in result.metadata().items()
+        }
         return dg.AssetCheckResult(
             passed=result.passed,
             severity=dg.AssetCheckSeverity(result.severity),
-            metadata={
-                "rows_checked": dg.MetadataValue.int(result.row_count),
-                "summary": dg.MetadataValue.md(result.markdown),
-            },
+            metadata={"rows_checked": result.row_count, **metadata},
         )
 
     return _check
