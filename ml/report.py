@@ -80,7 +80,8 @@ def plot_importance(importance: pl.DataFrame, path: Path, top: int = 15) -> None
     fig, ax = plt.subplots(figsize=(6, 5))
     ax.barh(imp["feature"].to_list(), imp["importance"].to_numpy(),
             xerr=imp["std"].to_numpy(), color="#4c72b0")
-    ax.set(xlabel="drop in ROC-AUC when shuffled", title="Churn feature importance")
+    ax.set(xlabel="drop in ROC-AUC when shuffled",
+           title="Churn feature importance (final model, rows since the first origin)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -140,7 +141,9 @@ def churn_section(run: ChurnRun, settings: Settings) -> list[str]:
         f"each model trained only on snapshots whose 30-day label window closed before the "
         f"origin, scored on the next 4 weekly snapshots ({preds.height} advertiser-weeks). "
         f"Alert threshold {settings.alerts.churn_threshold}; precision@k with k = "
-        f"{settings.ml.calls_per_week} calls a week (mean over snapshot days).",
+        f"{settings.ml.calls_per_week} calls a week (mean over snapshot days; it cannot exceed "
+        f"the share of freezes among the top k: here at most "
+        f"{_fmt(_metric(m, 'overall', 'oracle', 'precision_at_k'))}).",
         "",
         "Baselines: `rule_3d` = no non-trash conversion for 3 days (= the stopped group); "
         "`recency` = days since the last conversion (its alarm level chosen on the training "
@@ -187,10 +190,13 @@ def forecast_section(result: ForecastResult) -> list[str]:
     lines = [
         "## 2. Weekly forecasts (13 weeks, per category and `_network`)",
         "",
-        f"Version `{result.version}`. Method: ridge regression of log(1+y) on trend + 6 yearly "
+        f"Version `{result.version}`. Method: ridge regression of log(y + c) (c = half the median "
+        "week, so lumpy small categories do not let empty weeks dominate) on trend + 6 yearly "
         "Fourier pairs + New-Year dummy, plus a week-of-year residual profile smoothed with its "
         "neighbours and shrunk; anchored to the last 8 weeks' level; series under 60 weeks "
-        "borrow the network season (or use their recent level). Intervals: quantiles of the "
+        "borrow the network season (or use their recent level); series with many empty recent "
+        "weeks use their recent mean; no forecast exceeds 1.5x the largest week seen. "
+        "Intervals: quantiles of the "
         "backtest's log errors by horizon band, pooled over categories.",
         "",
         "Unsettled hold tail (weeks hidden from approved/revenue fits, in production and in the "

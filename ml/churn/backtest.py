@@ -134,6 +134,9 @@ def metrics(preds: pl.DataFrame, *, threshold: float = 0.5, k: int = 20) -> pl.D
             for metric, value in values.items():
                 rows.append((scope, method, metric, value, n, pos))
         rows.append((scope, "always_not_frozen", "accuracy", 1.0 - pos / n, n, pos))
+        best = frame.group_by("snapshot_day").agg(
+            (pl.col("frozen").sum().clip(upper_bound=k) / k).alias("p"))["p"].mean()
+        rows.append((scope, "oracle", "precision_at_k", float(best), n, pos))
         rows.append((scope, "base_rate", "frozen_share", pos / n, n, pos))
     return pl.DataFrame(
         rows, schema={"scope": pl.String, "method": pl.String, "metric": pl.String,

@@ -62,7 +62,7 @@ def _series(weekly: pl.DataFrame, unsettled: dict[str, int]) -> list[bt.Series]:
 
 
 def version_of(weekly: pl.DataFrame) -> str:
-    digest = hashlib.sha256(json.dumps({"method": "trend_fourier_profile/v1"}).encode())
+    digest = hashlib.sha256(json.dumps({"method": "trend_fourier_profile/v2"}).encode())
     digest.update(weekly.sort("category", "week_start").hash_rows(seed=0).to_numpy().tobytes())
     return "forecast-" + digest.hexdigest()[:12]
 
