@@ -27,14 +27,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     total = time.perf_counter() - started
-    head = (f"{'source':<12} {'files':>5} {'rejected':>8} {'read':>10} {'loaded':>10} "
+    head = (f"{'source':<12} {'files':>5} {'same':>5} {'rejected':>8} {'read':>10} {'loaded':>10} "
             f"{'dedup':>8} {'quarant.':>8} {'released':>8} {'seconds':>8} {'rows/s':>10}")
     print(head)
     print("-" * len(head))
     for r in reports:
         rate = r.rows_read / r.seconds if r.seconds > 0 else 0.0
+        same = sum(f.outcome == "identical_redelivery" for f in r.files)
         print(
-            f"{r.source:<12} {len(r.files):>5} {len(r.rejected_files):>8} {r.rows_read:>10} "
+            f"{r.source:<12} {len(r.files):>5} {same:>5} {len(r.rejected_files):>8} "
+            f"{r.rows_read:>10} "
             f"{r.rows_loaded:>10} {r.rows_deduplicated:>8} {r.rows_quarantined:>8} "
             f"{r.released:>8} {r.seconds:>8.2f} {rate:>10.0f}"
         )
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stray file {path}: its name matches no source pattern")
         if r.extra_columns:
             print(f"{r.source}: extra columns accepted and ignored: {', '.join(r.extra_columns)}")
-    print(f"total {total:.2f} s")
+    print(f"total {total:.2f} s ('same': identical re-deliveries, nothing changed)")
     return 0
 
 
