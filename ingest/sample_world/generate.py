@@ -460,19 +460,43 @@ def _write_truth(
                 "paid": round(billing.paid_by(inv.number, cfg.end), 2),
             }
         )
-    pl.DataFrame(invs).sort("invoice_number").write_parquet(truth / "invoices.parquet")
+    inv_schema = {
+        "invoice_number": pl.String,
+        "advertiser_id": pl.Int64,
+        "invoice_date": pl.Date,
+        "due_date": pl.Date,
+        "period_from": pl.Date,
+        "period_to": pl.Date,
+        "currency": pl.String,
+        "amount_net": pl.Float64,
+        "vat": pl.Float64,
+        "amount_total": pl.Float64,
+        "void": pl.Boolean,
+        "tracker_revenue": pl.Float64,
+        "planted_discrepancy": pl.Boolean,
+        "versions": pl.Int64,
+        "paid": pl.Float64,
+    }
+    inv_frame = pl.DataFrame(invs, schema=inv_schema)
+    inv_frame.sort("invoice_number").write_parquet(truth / "invoices.parquet")
+    pays = billing.payments
     pl.DataFrame(
-        [
-            {
-                "payment_number": p.number,
-                "advertiser_id": int(a.ids[p.adv]),
-                "payment_date": p.day,
-                "amount": p.amount,
-                "currency": p.currency,
-                "invoice_number": p.invoice,
-            }
-            for p in billing.payments
-        ]
+        {
+            "payment_number": [p.number for p in pays],
+            "advertiser_id": [int(a.ids[p.adv]) for p in pays],
+            "payment_date": [p.day for p in pays],
+            "amount": [float(p.amount) for p in pays],
+            "currency": [p.currency for p in pays],
+            "invoice_number": [p.invoice for p in pays],
+        },
+        schema={
+            "payment_number": pl.String,
+            "advertiser_id": pl.Int64,
+            "payment_date": pl.Date,
+            "amount": pl.Float64,
+            "currency": pl.String,
+            "invoice_number": pl.String,
+        },
     ).sort("payment_number").write_parquet(truth / "payments.parquet")
     o = world.offers
     pl.DataFrame(
