@@ -64,7 +64,7 @@ def churn_from_frames(frames: dict[str, pl.DataFrame | None], settings: Settings
     model.metrics = {
         f"{r['scope']}/{r['method']}/{r['metric']}": r["value"] for r in metrics.to_dicts()
     }
-    scores = churn.score(model, labelled, score_day)
+    scores = churn.score(model, labelled, score_day, language=settings.alerts.language)
     backtest = metrics.with_columns(
         pl.lit(model.version).alias("model_version"),
         pl.lit(preds["origin"].min()).alias("first_origin"),

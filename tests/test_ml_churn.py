@@ -140,6 +140,16 @@ def test_scores_cover_every_eligible_advertiser_with_readable_reasons(model, lab
                for r in texts)
 
 
+def test_reasons_speak_the_configured_language(model, labelled):
+    score_day = labelled["snapshot_day"].max()
+    en = churn.score(model, labelled, score_day)
+    ru = churn.score(model, labelled, score_day, language="ru")
+    assert en["churn_probability"].to_list() == ru["churn_probability"].to_list()
+    texts = [t for t in ru["reason_1"].to_list() if t]
+    assert texts and all(any("а" <= ch <= "я" for ch in t) for t in texts)
+    assert ru["reason_1"].null_count() == en["reason_1"].null_count()
+
+
 def test_training_is_deterministic_for_a_seed(model, labelled):
     again = churn.train(labelled, seed=3)
     assert again.version == model.version

@@ -34,13 +34,15 @@ SCORE_SCHEMA = {
 }
 
 
-def score(model: ChurnModel, eligible: pl.DataFrame, score_day: date) -> pl.DataFrame:
+def score(model: ChurnModel, eligible: pl.DataFrame, score_day: date,
+          language: str = "en") -> pl.DataFrame:
     """Scores of every eligible advertiser at `score_day` (rows of `labelled_features`, whose
-    label is usually still unknown), shaped as the `ml.churn_scores` table."""
+    label is usually still unknown), shaped as the `ml.churn_scores` table; reasons in
+    `language` ('en' or 'ru', as [alerts] language)."""
     rows = eligible.filter(pl.col("snapshot_day") == score_day)
     if rows.is_empty():
         return pl.DataFrame(schema=SCORE_SCHEMA)
-    explained = explain(model, rows)
+    explained = explain(model, rows, language=language)
     return explained.join(
         rows.select("advertiser_id", "snapshot_day", "risk_group"),
         on=["advertiser_id", "snapshot_day"],

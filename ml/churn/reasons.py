@@ -51,145 +51,216 @@ def _pct(x: float) -> str:
 
 
 def _money(x: float) -> str:
-    return f"{x:,.0f} RUB".replace(",", " ")
+    return f"{x:,.0f}".replace(",", " ")
 
 
-def _conversions(r: dict) -> str | None:
+Message = tuple[str, dict]
+
+# Reason texts by language ([alerts] language); numbers are formatted before substitution.
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "conv_none_7d": "no conversions in the last 7 days ({n:.0f} in the 3 weeks before)",
+        "conv_drop_7d": "conversions in the last 7 days are {pct} below the weekly average of "
+                        "the 3 weeks before",
+        "conv_drop_28d": "conversions fell {pct} vs the previous 4 weeks ({now:.0f} vs "
+                         "{before:.0f})",
+        "conv_few": "only {n:.0f} conversions in the last 4 weeks",
+        "conv_none_days": "no conversions for {days:.0f} days",
+        "revenue_drop": "approved revenue fell {pct} vs the previous 4 weeks",
+        "clicks_none_days": "no clean clicks for {days:.0f} days",
+        "clicks_drop_7d": "clean clicks fell {pct} in the last 7 days vs the 4 weeks before",
+        "clicks_drop_28d": "clean clicks fell {pct} vs the previous 4 weeks",
+        "offers_paused": "{n:.0f} of {total:.0f} offers paused",
+        "offers_stopped": "{n:.0f} of {total:.0f} offers stopped",
+        "offers_fewer": "active offers fell from {before:.0f} to {now:.0f} in 4 weeks",
+        "offers_no_traffic": "no offer received traffic yesterday",
+        "approval_drop": "approval rate fell from {before} to {now}",
+        "trash_share": "{pct} of conversions marked trash in the last 4 weeks",
+        "margin_negative": "negative margin in the last 4 weeks",
+        "margin_drop": "margin fell from {before} to {now} of revenue",
+        "caps_low": "offers use only {pct} of their daily caps (last 7 days)",
+        "crm_never": "no CRM contact on record",
+        "crm_silent": "no CRM contact for {days:.0f} days",
+        "outbound_never": "no outbound contact from the manager on record",
+        "outbound_silent": "no outbound contact from the manager for {days:.0f} days",
+        "tickets": "{n:.0f} support ticket(s) in the last 4 weeks",
+        "overdue": "invoice {days:.0f} days overdue ({amount} RUB past due)",
+        "new_client": "new client: first activity {days:.0f} days ago",
+        "tier_drop": "tier dropped from {before} to {now} in 90 days",
+        "revenue_90d_drop": "90-day revenue fell {pct} vs the 90 days before",
+    },
+    "ru": {
+        "conv_none_7d": "нет конверсий 7 дн. (за 3 недели до этого: {n:.0f})",
+        "conv_drop_7d": "конверсий за 7 дн. на {pct} меньше среднего за 3 недели до этого",
+        "conv_drop_28d": "конверсии упали на {pct} к предыдущим 4 неделям ({now:.0f} против "
+                         "{before:.0f})",
+        "conv_few": "всего {n:.0f} конверсий за 4 недели",
+        "conv_none_days": "нет конверсий {days:.0f} дн.",
+        "revenue_drop": "подтверждённая выручка упала на {pct} к предыдущим 4 неделям",
+        "clicks_none_days": "нет чистых кликов {days:.0f} дн.",
+        "clicks_drop_7d": "чистые клики за 7 дн. упали на {pct} к 4 неделям до этого",
+        "clicks_drop_28d": "чистые клики упали на {pct} к предыдущим 4 неделям",
+        "offers_paused": "{n:.0f} из {total:.0f} офферов на паузе",
+        "offers_stopped": "{n:.0f} из {total:.0f} офферов остановлены",
+        "offers_fewer": "активных офферов стало {now:.0f} вместо {before:.0f} за 4 недели",
+        "offers_no_traffic": "вчера ни один оффер не получил трафика",
+        "approval_drop": "апрув упал с {before} до {now}",
+        "trash_share": "{pct} конверсий в треше за 4 недели",
+        "margin_negative": "отрицательная маржа за 4 недели",
+        "margin_drop": "маржа упала с {before} до {now} выручки",
+        "caps_low": "офферы используют лишь {pct} дневных капов (7 дн.)",
+        "crm_never": "в CRM нет ни одного контакта",
+        "crm_silent": "нет контакта в CRM {days:.0f} дн.",
+        "outbound_never": "менеджер ни разу не выходил на связь",
+        "outbound_silent": "менеджер не выходил на связь {days:.0f} дн.",
+        "tickets": "обращений в поддержку за 4 недели: {n:.0f}",
+        "overdue": "счёт просрочен на {days:.0f} дн. (долг {amount} руб.)",
+        "new_client": "новый клиент: первая активность {days:.0f} дн. назад",
+        "tier_drop": "тир понизился с {before} до {now} за 90 дн.",
+        "revenue_90d_drop": "выручка за 90 дн. упала на {pct} к 90 дн. до этого",
+    },
+}
+
+
+def render(message: Message, language: str = "en") -> str:
+    key, params = message
+    return TEXTS.get(language, TEXTS["en"])[key].format(**params)
+
+
+def _conversions(r: dict) -> Message | None:
     t28, t7 = _num(r, "conv_trend_28"), _num(r, "conv_trend_7")
     c28, prev = _num(r, "conv_28") or 0, _num(r, "conv_prev_28") or 0
     c7 = _num(r, "conv_7") or 0
     if c7 == 0 and c28 > 0:
-        return f"no conversions in the last 7 days ({c28:.0f} in the 3 weeks before)"
+        return "conv_none_7d", {"n": c28}
     if t7 is not None and t7 <= -0.3 and (t28 is None or t7 < t28):
-        return (f"conversions in the last 7 days are {_pct(t7)} below the weekly average "
-                "of the 3 weeks before")
+        return "conv_drop_7d", {"pct": _pct(t7)}
     if t28 is not None and t28 <= -0.2:
-        return f"conversions fell {_pct(t28)} vs the previous 4 weeks ({c28:.0f} vs {prev:.0f})"
+        return "conv_drop_28d", {"pct": _pct(t28), "now": c28, "before": prev}
     if t28 is None and c28 < 10:
-        return f"only {c28:.0f} conversions in the last 4 weeks"
+        return "conv_few", {"n": c28}
     return None
 
 
-def _recency(r: dict) -> str | None:
+def _recency(r: dict) -> Message | None:
     d = _num(r, "days_since_conversion")
     if d is None or d < 3:
         return None
-    return f"no conversions for {d - 1:.0f} days"
+    return "conv_none_days", {"days": d - 1}
 
 
-def _revenue(r: dict) -> str | None:
+def _revenue(r: dict) -> Message | None:
     t = _num(r, "revenue_trend_28")
     if t is not None and t <= -0.2:
-        return f"approved revenue fell {_pct(t)} vs the previous 4 weeks"
+        return "revenue_drop", {"pct": _pct(t)}
     return None
 
 
-def _traffic(r: dict) -> str | None:
+def _traffic(r: dict) -> Message | None:
     d = _num(r, "days_since_click")
     if d is not None and d > 2:
-        return f"no clean clicks for {d - 1:.0f} days"
+        return "clicks_none_days", {"days": d - 1}
     t7, t28 = _num(r, "clicks_trend_7"), _num(r, "clicks_trend_28")
     if t7 is not None and t7 <= -0.3:
-        return f"clean clicks fell {_pct(t7)} in the last 7 days vs the 4 weeks before"
+        return "clicks_drop_7d", {"pct": _pct(t7)}
     if t28 is not None and t28 <= -0.3:
-        return f"clean clicks fell {_pct(t28)} vs the previous 4 weeks"
+        return "clicks_drop_28d", {"pct": _pct(t28)}
     return None
 
 
-def _offers(r: dict) -> str | None:
+def _offers(r: dict) -> Message | None:
     active = _num(r, "offers_active") or 0
     paused = _num(r, "offers_paused") or 0
     stopped = _num(r, "offers_stopped") or 0
     total = active + paused + stopped
     change = _num(r, "offers_active_change_28")
     if paused > 0 and total:
-        return f"{paused:.0f} of {total:.0f} offers paused"
+        return "offers_paused", {"n": paused, "total": total}
     if stopped > 0 and total:
-        return f"{stopped:.0f} of {total:.0f} offers stopped"
+        return "offers_stopped", {"n": stopped, "total": total}
     if change is not None and change < 0:
-        return f"active offers fell from {active - change:.0f} to {active:.0f} in 4 weeks"
+        return "offers_fewer", {"before": active - change, "now": active}
     if total and (_num(r, "offers_live") or 0) == 0:
-        return "no offer received traffic yesterday"
+        return "offers_no_traffic", {}
     return None
 
 
-def _approval(r: dict) -> str | None:
+def _approval(r: dict) -> Message | None:
     rate, change = _num(r, "approval_rate_28"), _num(r, "approval_rate_change")
     if rate is not None and change is not None and change <= -0.05:
-        return f"approval rate fell from {_pct(rate - change)} to {_pct(rate)}"
+        return "approval_drop", {"before": _pct(rate - change), "now": _pct(rate)}
     trash = _num(r, "trash_share_28")
     if trash is not None and trash > 0.2:
-        return f"{_pct(trash)} of conversions marked trash in the last 4 weeks"
+        return "trash_share", {"pct": _pct(trash)}
     return None
 
 
-def _margin(r: dict) -> str | None:
+def _margin(r: dict) -> Message | None:
     m, change = _num(r, "margin_pct_28"), _num(r, "margin_pct_change")
     if m is not None and m < 0:
-        return "negative margin in the last 4 weeks"
+        return "margin_negative", {}
     if m is not None and change is not None and change <= -0.03:
-        return f"margin fell from {_pct(m - change)} to {_pct(m)} of revenue"
+        return "margin_drop", {"before": _pct(m - change), "now": _pct(m)}
     return None
 
 
-def _caps(r: dict) -> str | None:
+def _caps(r: dict) -> Message | None:
     c = _num(r, "cap_utilisation_7")
     if c is not None and c < 0.3:
-        return f"offers use only {_pct(c)} of their daily caps (last 7 days)"
+        return "caps_low", {"pct": _pct(c)}
     return None
 
 
-def _crm(r: dict) -> str | None:
+def _crm(r: dict) -> Message | None:
     d = _num(r, "days_since_crm")
     if d is None:
-        return "no CRM contact on record"
+        return "crm_never", {}
     if d >= 14:
-        return f"no CRM contact for {d:.0f} days"
+        return "crm_silent", {"days": d}
     out = _num(r, "days_since_outbound")
     if out is None or out >= 21:
-        return "no outbound contact from the manager " + (
-            "on record" if out is None else f"for {out:.0f} days")
+        return ("outbound_never", {}) if out is None else ("outbound_silent", {"days": out})
     return None
 
 
-def _tickets(r: dict) -> str | None:
+def _tickets(r: dict) -> Message | None:
     n = _num(r, "crm_tickets_28") or 0
     if n == 0:
         return None
-    return f"{n:.0f} support ticket{'s' if n != 1 else ''} in the last 4 weeks"
+    return "tickets", {"n": n}
 
 
-def _debt(r: dict) -> str | None:
+def _debt(r: dict) -> Message | None:
     dpd, owed = _num(r, "max_days_past_due"), _num(r, "overdue_rub")
     if dpd and dpd > 0 and owed:
-        return f"invoice {dpd:.0f} days overdue ({_money(owed)} past due)"
+        return "overdue", {"days": dpd, "amount": _money(owed)}
     return None
 
 
-def _tenure(r: dict) -> str | None:
+def _tenure(r: dict) -> Message | None:
     d = _num(r, "tenure_days") or 0
-    return f"new client: first activity {d:.0f} days ago" if d < 90 else None
+    return ("new_client", {"days": d}) if d < 90 else None
 
 
-def _tier(r: dict) -> str | None:
+def _tier(r: dict) -> Message | None:
     rank, change = _num(r, "tier_rank"), _num(r, "tier_change_90")
     names = {v: k for k, v in TIER_RANK.items()}
     if rank is not None and change is not None and change < 0:
         before, now = names.get(rank - change, "?"), names.get(rank, "?")
-        return f"tier dropped from {before} to {now} in 90 days"
+        return "tier_drop", {"before": before, "now": now}
     t = _num(r, "revenue_90d_trend")
     if t is not None and t <= -0.2:
-        return f"90-day revenue fell {_pct(t)} vs the 90 days before"
+        return "revenue_90d_drop", {"pct": _pct(t)}
     return None
 
 
-def _category(r: dict) -> str | None:
+def _category(r: dict) -> Message | None:
     return None  # a category effect is real but not something a manager can act on
 
 
 # Each renderer speaks only of a warning sign: it returns None when the advertiser's own
 # numbers do not show one (the model may still weigh that group; the next group is used).
-RENDER: dict[str, Callable[[dict], str | None]] = {
+RENDER: dict[str, Callable[[dict], Message | None]] = {
     "conversions": _conversions, "recency": _recency, "revenue": _revenue, "traffic": _traffic,
     "offers": _offers, "approval": _approval, "margin": _margin, "caps": _caps, "crm": _crm,
     "tickets": _tickets, "debt": _debt, "tenure": _tenure, "tier": _tier, "category": _category,
@@ -236,7 +307,8 @@ def contributions(model: ChurnModel, frame: pl.DataFrame, top: int = 3
     return base, chosen, drops
 
 
-def explain(model: ChurnModel, frame: pl.DataFrame, top: int = 3) -> pl.DataFrame:
+def explain(model: ChurnModel, frame: pl.DataFrame, top: int = 3,
+            language: str = "en") -> pl.DataFrame:
     """advertiser_id, snapshot_day, churn_probability, reason_1..reason_<top> for each row."""
     probs, chosen, drops = contributions(model, frame, max(top, GREEDY_STEPS))
     names = list(GROUPS)
@@ -246,9 +318,9 @@ def explain(model: ChurnModel, frame: pl.DataFrame, top: int = 3) -> pl.DataFram
         for step in range(chosen.shape[1]):
             if len(texts) == top or drops[j, step] < MIN_CONTRIBUTION:
                 break
-            text = RENDER[names[chosen[j, step]]](row)
-            if text:
-                texts.append(text)
+            message = RENDER[names[chosen[j, step]]](row)
+            if message:
+                texts.append(render(message, language))
         reasons.append(texts + [None] * (top - len(texts)))
     data = {
         "advertiser_id": frame["advertiser_id"],
