@@ -657,3 +657,18 @@ def test_snapshots_know_every_id_the_facts_use(world: Path) -> None:
             r = json.loads(ln)
             if r["type"] in ACTIVITY_TYPES and r["activity_id"] < 9_000_000:
                 assert r["manager_id"] in managers and r["company_id"] in companies
+
+
+def test_many_advertisers_write_a_complete_truth(tmp_path: Path) -> None:
+    """Hundreds of advertisers (over a hundred prepayments before the first invoice payment):
+    the truth tables still carry their declared types."""
+    cfg = WorldConfig.from_scale(
+        "tiny", advertisers=520, publishers=20, clicks_per_day=200, days=120
+    )
+    generate(cfg, tmp_path)
+    pay = pl.read_parquet(tmp_path / "truth/payments.parquet")
+    assert pay.schema["invoice_number"] == pl.String
+    assert pay.filter(pl.col("invoice_number").is_null()).height > 100
+    assert pay.filter(pl.col("invoice_number").is_not_null()).height > 0
+    adv = pl.read_parquet(tmp_path / "truth/advertisers.parquet")
+    assert adv.height == 520 and Counter(adv["fate"])["new"] >= 100
