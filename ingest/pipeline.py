@@ -386,19 +386,20 @@ def _drop_repeats(
          "_ord": list(range(len(batch_days)))},
         schema={"_source_file": pl.String, "_fday": pl.Date, "_ord": pl.Int64},
     )
-    rows = rows.join(days, on="_source_file", how="left", maintain_order="left")
     one_day = pl.duration(days=1)
-    repeated = rows.filter(pl.col(k).is_duplicated())
-    if repeated.height:
-        pairs = repeated.select(k, "_ord", "_fday").join(
+    drops = []
+    if len(batch_days) > 1 and rows[k].n_unique() != rows.height:
+        repeated = rows.filter(pl.col(k).is_duplicated()).select(k, "_source_file").join(
+            days, on="_source_file"
+        )
+        pairs = repeated.join(
             repeated.select(k, pl.col("_ord").alias("_ord2"), pl.col("_fday").alias("_fday2")),
             on=k,
         )
-        drop = pairs.filter(
+        drops.append(pairs.filter(
             (pl.col("_ord2") < pl.col("_ord"))
             & ((pl.col("_fday") - pl.col("_fday2")).abs() == one_day)
-        ).select(k, "_ord").unique()
-        rows = rows.join(drop, on=[k, "_ord"], how="anti", maintain_order="left")
+        ).select(k, "_source_file"))
     in_batch = {d for d in batch_days.values() if d is not None}
     stored = []
     for day in sorted({d + timedelta(days=s) for d in in_batch for s in (-1, 1)} - in_batch):
@@ -406,11 +407,15 @@ def _drop_repeats(
         if part is not None and part.height:
             stored.append(part.with_columns(pl.lit(day).alias("_nday")))
     if stored:
-        near = pl.concat(stored).join(rows.select(k, "_ord", "_fday"), on=k)
-        drop = near.filter((pl.col("_fday") - pl.col("_nday")).abs() == one_day)
-        rows = rows.join(drop.select(k, "_ord").unique(), on=[k, "_ord"], how="anti",
-                         maintain_order="left")
-    return rows.drop("_fday", "_ord")
+        near = pl.concat(stored).join(rows.select(k, "_source_file"), on=k).join(
+            days, on="_source_file"
+        )
+        drops.append(near.filter((pl.col("_fday") - pl.col("_nday")).abs() == one_day)
+                     .select(k, "_source_file"))
+    drop = pl.concat(drops).unique() if drops else None
+    if drop is not None and drop.height:
+        rows = rows.join(drop, on=[k, "_source_file"], how="anti", maintain_order="left")
+    return rows
 
 
 def keys_table(spec: SourceSpec) -> str:
@@ -510,7 +515,14 @@ def _process(
     before = valid.group_by("_source_file").len()
     if dedup_keys and valid.height:
         subset = dedup_keys if "_source_file" in dedup_keys else ["_source_file", *dedup_keys]
-        valid = valid.unique(subset=subset, keep="first", maintain_order=True)
+        distinct = (
+            valid[subset[-1]].n_unique()
+            if len(subset) == 2 and spec.dedup != "exact_file"
+            else valid.select(pl.struct(subset).n_unique()).item()
+        )
+        # a key unique over the whole batch has no repeat inside any file: skip the unique()
+        if distinct != valid.height:
+            valid = valid.unique(subset=subset, keep="first", maintain_order=True)
         lap("dedup_file")
         valid = _drop_repeats(
             con, settings, spec, [d.lf.rel_path for d in batch],
