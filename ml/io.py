@@ -3,6 +3,21 @@
 Writes are idempotent: a re-run replaces what the same run wrote (scores of the same
 score_date; the latest forecasts, profiles and backtests) inside one transaction, so a crash
 leaves either the old or the new rows, never half of them.
+
+Tables of schema `ml` (interfaces.md section 4):
+- churn_scores: score_date, advertiser_id, churn_probability, risk_group ('active'|'stopped'),
+  reason_1, reason_2, reason_3, model_version — one row per eligible advertiser and score
+  date; a re-run replaces that date, earlier dates stay (history).
+- backtest_churn: scope ('overall'|'active'|'stopped'), method ('model'|'rule_3d'|'recency'|
+  'always_not_frozen'|'oracle'|'base_rate'), metric, value, n, positives, model_version,
+  first_origin, last_snapshot, threshold, k.
+- category_forecasts: category ('_network' = whole network), metric ('clean_clicks'|
+  'approved'|'revenue'), week_start, forecast, lo80, hi80, lo95, hi95, model_version.
+- seasonal_profiles: category, metric, profile ('week_of_year'|'day_of_week'), period
+  (ISO week 1-53 | ISO weekday 1-7), index (multiplicative, ~1 on average), source, model_version.
+- backtest_forecast: metric, category ('_all' = categories pooled), n_origins, n, mase_model,
+  mase_snaive, mae_ratio (model MAE / seasonal-naive MAE), coverage80, coverage95,
+  model_version.
 """
 
 from __future__ import annotations

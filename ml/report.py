@@ -171,6 +171,10 @@ def churn_section(run: ChurnRun, settings: Settings) -> list[str]:
         word = "beats" if mod > rec and (pm or 0) >= (pr or 0) else "does NOT beat"
         verdict.append(f"- {scope} group: model ROC-AUC {_fmt(mod)} vs recency {_fmt(rec)}, "
                        f"PR-AUC {_fmt(pm)} vs {_fmt(pr)} — the model {word} recency.")
+    positives = int(preds["frozen"].sum())
+    if positives < 50:
+        verdict.append(f"- Caution: the backtest holds only {positives} frozen advertiser-weeks; "
+                       "differences of a few hundredths in AUC are within noise at this size.")
     lines += ["Inside the groups (docs/metrics.md: a model earns its place by beating recency "
               "inside each group):", "", *verdict, ""]
     top = run.scores.head(10).select("advertiser_id", "churn_probability", "risk_group",

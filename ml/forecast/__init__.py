@@ -140,7 +140,7 @@ def forecast_categories(category_daily: pl.DataFrame, *, horizon: int = 13,
                          bt.band(h)))
         for w in range(1, 54):
             prof_rows.append((s.category, s.metric, "week_of_year", w,
-                              float(np.exp(fit.profile[w]))))
+                              float(np.exp(fit.profile[w])), fit.method))
     fc = pl.DataFrame(rows, schema={"category": pl.String, "metric": pl.String,
                                     "week_start": pl.Date, "forecast": pl.Float64,
                                     "band": pl.Int64}, orient="row")
@@ -150,8 +150,10 @@ def forecast_categories(category_daily: pl.DataFrame, *, horizon: int = 13,
     profiles = pl.concat([
         pl.DataFrame(prof_rows, schema={"category": pl.String, "metric": pl.String,
                                         "profile": pl.String, "period": pl.Int64,
-                                        "index": pl.Float64}, orient="row"),
-        day_of_week_profiles(category_daily),
+                                        "index": pl.Float64, "source": pl.String},
+                     orient="row"),
+        day_of_week_profiles(category_daily).with_columns(
+            pl.lit("daily_means_52w").alias("source")),
     ], how="vertical_relaxed").with_columns(pl.lit(version).alias("model_version"))
     summary = summary.with_columns(pl.lit(version).alias("model_version"))
     return ForecastResult(fc, profiles, summary, resid, unsettled, methods, version)
