@@ -75,7 +75,7 @@ def _bad_frame(bad_lines: pl.DataFrame, n_fields: int, sep: str, raw_line_hash) 
             "reason": ["bad_field_count"] * len(texts),
             "field": [None] * len(texts),
             "value": [f"{n} fields, header has {n_fields}" for n in counts],
-            "record": [json.dumps({"raw_line_hmac": h}) for h in raw_line_hash(bad_lines["_text"])],
+            "record": [json.dumps({"raw_line_hash": h}) for h in raw_line_hash(bad_lines["_text"])],
         },
         schema=BAD_SCHEMA,
     )

@@ -134,7 +134,7 @@ def read_json_records(
                 "field": [None] * bad_lines.height,
                 "value": ["not a JSON object"] * bad_lines.height,
                 "record": [
-                    json.dumps({"raw_line_hmac": h}) for h in raw_line_hash(bad_lines["_text"])
+                    json.dumps({"raw_line_hash": h}) for h in raw_line_hash(bad_lines["_text"])
                 ],
                 "_source_file": bad_lines["_source_file"],
             },
