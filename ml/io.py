@@ -90,7 +90,8 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
 def write_scores(con: duckdb.DuckDBPyConnection, scores: pl.DataFrame) -> None:
     """ml.churn_scores: replace the rows of the score dates in `scores`, keep older dates."""
     days = scores["score_date"].unique().to_list()
-    if not days:
+    if not days:  # nobody eligible: make sure the table exists (readers query it), add nothing
+        _write(con, "churn_scores", scores, "false")
         return
     placeholders = ", ".join("?" for _ in days)
     _write(con, "churn_scores", scores, f"score_date in ({placeholders})", days)

@@ -104,6 +104,18 @@ def test_missing_mart_names_the_mart(tmp_path):
         con.close()
 
 
+def test_no_eligible_advertiser_still_leaves_a_queryable_table(tmp_path):
+    from ml.churn import SCORE_SCHEMA
+    from ml.io import write_scores
+
+    con = connect(Settings().with_paths(data=tmp_path))
+    try:
+        write_scores(con, pl.DataFrame(schema=SCORE_SCHEMA))
+        assert read_table(con, "churn_scores").columns == CHURN_COLUMNS
+    finally:
+        con.close()
+
+
 def test_scores_frame_is_polars(warehouse):
     con = connect(warehouse, read_only=True)
     try:
