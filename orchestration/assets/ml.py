@@ -45,7 +45,13 @@ def _metric(backtest: pl.DataFrame, scope: str, method: str, metric: str) -> flo
 def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings
     with connect(settings) as con:
-        run = run_churn(settings, con)
+        try:
+            run = run_churn(settings, con)
+        except churn.TrainingError as exc:
+            # Too little history to learn from (a new network): no scores rather than a
+            # failed run, so the marts, alerts and BI snapshot downstream still refresh.
+            context.log.warning(f"churn model not trained: {exc}")
+            return dg.MaterializeResult(metadata={"skipped": dg.MetadataValue.text(str(exc))})
     metadata: dict[str, dg.MetadataValue] = {
         "score_day": dg.MetadataValue.text(str(run.score_day)),
         "model_version": dg.MetadataValue.text(run.model.version),
