@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from ingest.sources import SOURCES, SourceSpec
+from ingest.sources import SOURCES
 
 RETRYABLE = ("unknown_id", "no_fx_rate")
 
@@ -142,16 +142,3 @@ def last_delivery(con: duckdb.DuckDBPyConnection, file_path: str) -> tuple[str, 
         [file_path],
     ).fetchall()
     return (rows[0][0], rows[0][1]) if rows else None
-
-
-def has_accepted_delivery(con: duckdb.DuckDBPyConnection, file_path: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM meta.file_manifest "
-        "WHERE file_path = ? AND outcome IN ('loaded', 'corrected')",
-        [file_path],
-    ).fetchall()
-    return rows[0][0] > 0
-
-
-def spec_for(name: str) -> SourceSpec:
-    return SOURCES[name]

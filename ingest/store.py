@@ -2,7 +2,8 @@
 
 Both writers replace *exactly what one file contributed*, so a corrected delivery is a
 replacement, not an append, and a rerun after a crash converges to the same state:
-- tables: ``DELETE … WHERE _source_file = ?`` then ``INSERT`` inside the caller's transaction;
+- tables: ``DELETE … WHERE _source_file IN (…)`` then ``INSERT`` inside the caller's
+  transaction (see :func:`ingest.pipeline._ingest_batch`);
 - Parquet: the partition file is written beside (``.part-0.parquet.tmp-<pid>``) and renamed
   over ``part-0.parquet`` (atomic on POSIX), before the manifest row commits. A crash between
   the two leaves a partition the manifest does not know yet; the rerun rewrites it.
@@ -38,14 +39,6 @@ def read_partition(path: Path, columns: list[str] | None = None) -> pl.DataFrame
     if not path.exists():
         return None
     return pl.read_parquet(path, columns=columns)
-
-
-def replace_table_rows(
-    con: duckdb.DuckDBPyConnection, table: str, source_file: str, rows: pl.DataFrame
-) -> None:
-    """Delete a file's rows and insert its new ones (call inside a transaction)."""
-    con.execute(f"DELETE FROM {table} WHERE _source_file = ?", [source_file])
-    append_table_rows(con, table, rows)
 
 
 def append_table_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame) -> None:
