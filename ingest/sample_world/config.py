@@ -98,3 +98,11 @@ class WorldSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def __str__(self) -> str:
+        c = self.counts
+        return (
+            f"sample world {self.config.get('start')}..{self.config.get('end')}: "
+            f"{c.get('clicks', 0):,} clicks, {c.get('conversions', 0):,} conversions, "
+            f"{self.files:,} files, {self.defects} defects recorded"
+        )
