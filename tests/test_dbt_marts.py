@@ -173,3 +173,22 @@ def test_parse_needs_no_warehouse_and_keys_sources_for_dagster(tmp_path):
         s["name"] for s in manifest["sources"].values() if "external_location" in s["meta"]
     }
     assert external == {"clicks", "conversions"}
+
+
+def test_offer_state_is_the_newest_snapshot_on_or_before_the_day(built):
+    world, wh = built
+    change = world.start + timedelta(days=30)  # the second snapshot: cap 6 -> 8, advertiser 3 stops
+    caps = query(wh, "select day, daily_cap from marts.fct_offer_daily where offer_id = 10")
+    assert caps.height > 40
+    for day, cap in caps.iter_rows():
+        assert cap == (8 if day >= change else 6), day
+    adv3 = query(
+        wh, "select day, offers_active, offers_stopped, conversions "
+        "from marts.fct_advertiser_daily "
+        "where advertiser_id = 3 order by day",
+    )
+    last_day = world.start + timedelta(days=world.days - 1)
+    assert adv3["day"].max() >= last_day  # zero-filled to the end although it froze on day 41
+    for day, active, stopped, _ in adv3.iter_rows():
+        assert (active, stopped) == ((0, 2) if day >= change else (2, 0)), day
+    assert adv3.filter(pl.col("day") > world.start + timedelta(days=42))["conversions"].sum() == 0

@@ -21,32 +21,42 @@ first_listed as (
     select offer_id, min(snapshot_date) as first_snapshot_date from snapshots group by offer_id
 ),
 
-days as (
-    select day, last_day from {{ ref('int_reporting_days') }}
+bounds as (
+    select min(day) as first_day, max(day) as last_day from {{ ref('int_reporting_days') }}
+),
+
+validity as (
+    -- each snapshot row holds from its snapshot date (the first listing of an offer also for the
+    -- days before it) until the next snapshot: a plain range, so the join below is a range join
+    select
+        s.*,
+        case when s.snapshot_date = fl.first_snapshot_date
+             then least(s.snapshot_date, bounds.first_day) else s.snapshot_date end as valid_from,
+        coalesce(sd.next_snapshot_date, {{ dbt.dateadd('day', 1, 'bounds.last_day') }}) as valid_to
+    from snapshots as s
+    join snapshot_dates as sd on sd.snapshot_date = s.snapshot_date
+    join first_listed as fl on fl.offer_id = s.offer_id
+    cross join bounds
 )
 
 select
     days.day,
-    s.offer_id,
-    s.advertiser_id,
-    s.title,
-    s.category,
-    s.payout_model,
-    s.currency,
-    s.price,
-    s.payout,
-    s.price_rub,
-    s.payout_rub,
-    s.hold_days,
-    s.daily_cap,
-    s.status,
-    s.launched_at,
-    s.stopped_at,
-    s.snapshot_date
-from snapshots as s
-join snapshot_dates as sd on sd.snapshot_date = s.snapshot_date
-join first_listed as fl on fl.offer_id = s.offer_id
-join days
-    on days.day < coalesce(sd.next_snapshot_date, days.last_day + 1)
-   and (days.day >= s.snapshot_date
-        or (s.snapshot_date = fl.first_snapshot_date and days.day < s.snapshot_date))
+    v.offer_id,
+    v.advertiser_id,
+    v.title,
+    v.category,
+    v.payout_model,
+    v.currency,
+    v.price,
+    v.payout,
+    v.price_rub,
+    v.payout_rub,
+    v.hold_days,
+    v.daily_cap,
+    v.status,
+    v.launched_at,
+    v.stopped_at,
+    v.snapshot_date
+from validity as v
+join {{ ref('int_reporting_days') }} as days
+    on days.day >= v.valid_from and days.day < v.valid_to
