@@ -212,9 +212,13 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or unset CPA_CONFIG.") from exc
+            raise ConfigError(
+                f"{path} is not valid TOML: {exc}. Fix the file or unset CPA_CONFIG."
+            ) from exc
     elif config_file or os.environ.get("CPA_CONFIG"):
-        raise ConfigError(f"configuration file {path} does not exist (from CPA_CONFIG or argument)")
+        raise ConfigError(
+            f"configuration file {path} does not exist (named by CPA_CONFIG or the caller)"
+        )
 
     base = path.parent
     sections: dict[str, Any] = {}
@@ -245,7 +249,9 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
     if overrides:
         settings = settings.with_paths(**overrides)
     if settings.alerts.language not in ("en", "ru"):
-        raise ConfigError(f"[alerts] language must be 'en' or 'ru', got {settings.alerts.language!r}")
+        raise ConfigError(
+            f"[alerts] language must be 'en' or 'ru', got {settings.alerts.language!r}"
+        )
     return settings
 
 
