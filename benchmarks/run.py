@@ -1,0 +1,324 @@
+"""``python -m benchmarks.run [--scales 1m,10m,100m] [--out benchmarks/results.md]``.
+
+For each scale: generate the world (or reuse one already generated with the same config under
+the work folder), hold back the last UTC day's tracker files, run the full pipeline stage by
+stage (each a child process: wall time, peak RSS, load average at its start), put the day back
+and run the incremental path (that day's ingestion partition + dbt build + ML, alerts, publish),
+then the floor query. Optionally repeats the smallest scale with a shorter history to show
+whether peak memory grows with history length. A scale whose estimated cost would overrun
+``--deadline`` is not started; the report then carries a labelled extrapolation instead.
+Results are rewritten after every scale, so a stopped run still leaves what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from benchmarks.measure import Measured, dir_size_bytes, machine, parse_gnu_time, run_measured
+from benchmarks.report import write_reports
+from benchmarks.stages import bench_settings, dbt_command
+from ingest.sample_world import SCALES, WorldConfig
+
+FULL_STAGES = ("ingest", "dbt", "ml", "alerts", "publish")
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    if not env.get("CPA_HASH_KEY"):
+        env["CPA_DEMO"] = "1"  # synthetic data only: the public demo key is fine here
+    return env
+
+
+def _held_back(world: Path, day: str) -> list[Path]:
+    tracker = world / "landing" / "tracker"
+    return [
+        tracker / "clicks" / f"clicks_{day}.csv.gz",
+        tracker / "conversions" / f"conversions_{day}.jsonl.gz",
+    ]
+
+
+def _generate(config: WorldConfig, world: Path, log: Path) -> tuple[Measured, dict, bool]:
+    """Generate ``world`` unless a world with the same config is already there (reused: its
+    recorded generation cost is reported)."""
+    summary_file = world / "truth" / "summary.json"
+    cost_file = world.parent / "generate.json"
+    if summary_file.exists():
+        summary = json.loads(summary_file.read_text())
+        if (
+            summary.get("config", {}).get("clicks_per_day") == config.clicks_per_day
+            and summary.get("config", {}).get("days") == config.days
+            and summary.get("config", {}).get("seed") == config.seed
+        ):
+            cost = (
+                Measured(**json.loads(cost_file.read_text()))
+                if cost_file.exists()
+                else parse_gnu_time(world.parent / "generate.time")
+            )
+            if cost is not None:
+                return cost, summary, True
+    if world.exists():
+        shutil.rmtree(world)
+    argv = [
+        sys.executable,
+        "-m",
+        "ingest.sample_world",
+        "--out",
+        str(world),
+        "--scale",
+        config.scale,
+        "--days",
+        str(config.days),
+        "--seed",
+        str(config.seed),
+    ]
+    cost = run_measured(argv, env=_child_env(), log=log)
+    if cost.returncode != 0:
+        raise RuntimeError(f"generating the {config.scale} world failed: see {log}")
+    cost_file.write_text(json.dumps(cost.as_dict()))
+    return cost, json.loads(summary_file.read_text()), False
+
+
+def _stage(
+    stage: str, world: Path, data: Path, scratch: Path, *, tag: str, day: str | None = None
+) -> tuple[Measured, dict]:
+    log = scratch / "logs" / f"{tag}-{stage}.log"
+    result_file = scratch / "results" / f"{tag}-{stage}.json"
+    if stage == "dbt":
+        argv, extra = dbt_command(bench_settings(world / "landing", data), scratch)
+        cost = run_measured(argv, env={**_child_env(), **extra}, log=log, cwd=scratch)
+        return cost, {}
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.stages",
+        stage,
+        "--landing",
+        str(world / "landing"),
+        "--data",
+        str(data),
+        "--result",
+        str(result_file),
+        "--run-id",
+        f"bench-{tag}",
+    ]
+    if day:
+        argv += ["--day", day]
+    cost = run_measured(argv, env=_child_env(), log=log)
+    detail = (
+        json.loads(result_file.read_text()) if result_file.exists() and cost.returncode == 0 else {}
+    )
+    return cost, detail
+
+
+def _pipeline(world: Path, data: Path, scratch: Path, tag: str, day: str | None = None) -> dict:
+    """The stages in the orchestrator's order; stops at the first failure (recorded)."""
+    out: dict[str, dict] = {}
+    for stage in FULL_STAGES:
+        cost, detail = _stage(stage, world, data, scratch, tag=tag, day=day)
+        out[stage] = {**cost.as_dict(), "detail": detail}
+        print(
+            f"  {tag:<12} {stage:<8} {cost.seconds:>9.1f} s  peak {cost.peak_rss_mib:>8.0f} MiB"
+            f"  load {cost.load_at_start:.1f}  rc {cost.returncode}",
+            flush=True,
+        )
+        if cost.returncode != 0:
+            out[stage]["failed_log"] = str(scratch / "logs" / f"{tag}-{stage}.log")
+            break
+    return out
+
+
+def run_scale(
+    scale: str,
+    work: Path,
+    *,
+    days: int | None,
+    with_incremental: bool = True,
+    with_floor: bool = True,
+    label: str | None = None,
+) -> dict:
+    config = WorldConfig.from_scale(scale, days=days)
+    name = label or (scale if days is None else f"{scale}-{config.days}d")
+    scratch = work / name
+    world, data = scratch / "world", scratch / "data"
+    scratch.mkdir(parents=True, exist_ok=True)
+    print(f"[{name}] {config.clicks_per_day} clicks/day x {config.days} days", flush=True)
+    gen, summary, reused = _generate(config, world, scratch / "logs" / "generate.log")
+    counts = summary.get("counts", summary)
+    if data.exists():
+        shutil.rmtree(data)  # a benchmark measures a build from nothing
+    last_day = config.end.isoformat()
+    held = scratch / "held_back"
+    held.mkdir(exist_ok=True)
+    for f in _held_back(world, last_day):  # an interrupted earlier run may have left them aside
+        if (held / f.name).exists():
+            shutil.move(held / f.name, f)
+    result: dict = {
+        "scale": scale,
+        "clicks_per_day": config.clicks_per_day,
+        "days": config.days,
+        "world_counts": counts,
+        "generate": {**gen.as_dict(), "reused_world": reused},
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if with_incremental:
+        for f in _held_back(world, last_day):
+            shutil.move(f, held / f.name)
+    result["full"] = _pipeline(world, data, scratch, "full")
+    result["warehouse_bytes"] = dir_size_bytes(data / "warehouse.duckdb")
+    result["raw_parquet_bytes"] = dir_size_bytes(data / "raw")
+    result["landing_bytes"] = dir_size_bytes(world / "landing")
+    full_ok = all(s["returncode"] == 0 for s in result["full"].values()) and len(
+        result["full"]
+    ) == len(FULL_STAGES)
+    if with_incremental:
+        for f in _held_back(world, last_day):
+            shutil.move(held / f.name, f)
+        if full_ok:
+            result["incremental_day"] = last_day
+            result["incremental"] = _pipeline(world, data, scratch, "incremental", day=last_day)
+    if with_floor:
+        cost, detail = _stage("floor", world, scratch / "floor_data", scratch, tag="floor")
+        result["floor"] = {**cost.as_dict(), "detail": detail}
+        print(
+            f"  floor        {cost.seconds:>9.1f} s  peak {cost.peak_rss_mib:>8.0f} MiB", flush=True
+        )
+    result["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return result
+
+
+def _total_seconds(result: dict) -> float:
+    stages = [*result.get("full", {}).values(), *result.get("incremental", {}).values()]
+    return (
+        result["generate"]["seconds"] * (0 if result["generate"].get("reused_world") else 1)
+        + sum(s["seconds"] for s in stages)
+        + result.get("floor", {}).get("seconds", 0)
+    )
+
+
+def _estimate_seconds(done: dict[str, dict], scale: str, days: int | None) -> float | None:
+    """Linear in clicks from the largest scale measured so far, generation included (it has
+    to run too) — a deliberately optimistic guess: costs that grow faster only add to it."""
+    if not done:
+        return None
+    last = max(done.values(), key=lambda r: r["clicks_per_day"])
+    ratio = SCALES[scale][0] / last["clicks_per_day"]
+    gen = last["generate"]["seconds"] * ratio
+    return (
+        gen
+        + (
+            _total_seconds(last)
+            - (0 if last["generate"].get("reused_world") else last["generate"]["seconds"])
+        )
+        * ratio
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scales", default="1m,10m,100m", help="comma-separated presets of ingest.sample_world"
+    )
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results.md"))
+    parser.add_argument("--json", type=Path, default=None, help="default: --out with .json")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path("/tmp/cpa_bench"),
+        help="worlds and warehouses (large: keep it outside the repository)",
+    )
+    parser.add_argument(
+        "--days", type=int, default=None, help="history length (default: the preset's)"
+    )
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=365,
+        help="also run the smallest scale with this shorter history (0 = skip)",
+    )
+    parser.add_argument(
+        "--deadline",
+        default=None,
+        help="UTC 'HH:MM': do not start a scale estimated to finish after it",
+    )
+    parser.add_argument("--notes", type=Path, default=None, help="Markdown appended to the report")
+    args = parser.parse_args(argv)
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    for s in scales:
+        if s not in SCALES:
+            parser.error(f"unknown scale {s!r}; choose from {', '.join(SCALES)}")
+    json_out = args.json or args.out.with_suffix(".json")
+    deadline = None
+    if args.deadline:
+        hh, mm = (int(x) for x in args.deadline.split(":"))
+        now = datetime.now(UTC)
+        deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+        if deadline < now:
+            deadline += timedelta(days=1)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    report: dict = {
+        "machine": machine(),
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(
+            ["python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "scales": {},
+        "not_run": {},
+        "history_check": None,
+    }
+    notes = args.notes.read_text(encoding="utf-8") if args.notes and args.notes.exists() else ""
+
+    def save() -> None:
+        report["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+        write_reports(report, args.out, json_out, notes=notes)
+
+    for scale in sorted(scales, key=lambda s: SCALES[s][0]):
+        estimate = _estimate_seconds(report["scales"], scale, args.days)
+        if (
+            deadline
+            and estimate is not None
+            and datetime.now(UTC) + timedelta(seconds=estimate) > deadline
+        ):
+            report["not_run"][scale] = (
+                f"not started: estimated {estimate / 60:.0f} min (linear in clicks "
+                f"from the largest scale run) would end after the deadline {args.deadline} UTC"
+            )
+            print(f"[{scale}] skipped: {report['not_run'][scale]}", flush=True)
+            save()
+            continue
+        started = time.perf_counter()
+        report["scales"][scale] = run_scale(scale, args.work_dir, days=args.days)
+        report["scales"][scale]["benchmark_seconds"] = round(time.perf_counter() - started, 1)
+        save()
+        if scale == min(scales, key=lambda s: SCALES[s][0]) and args.history_days:
+            base = report["scales"][scale]
+            short = run_scale(
+                scale,
+                args.work_dir,
+                days=args.history_days,
+                with_incremental=False,
+                with_floor=False,
+                label=f"{scale}-history{args.history_days}d",
+            )
+            report["history_check"] = {
+                "scale": scale,
+                "short_days": args.history_days,
+                "long_days": base["days"],
+                "short": short,
+            }
+            save()
+    save()
+    print(f"wrote {args.out} and {json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
