@@ -24,8 +24,18 @@ _QUOTED = r'"[^"]*"'  # "a""b" strips as "a" + "b": enough for counting separato
 
 
 def parse_header(line: str, sep: str) -> list[str]:
-    """Header names, trimmed (reading 10: ``a, b`` and ``a,b`` name the same columns)."""
-    return [name.strip() for name in next(csv.reader([line], delimiter=sep))]
+    """Header names, trimmed (reading 10: ``a, b`` and ``a,b`` name the same columns).
+
+    A header the csv module cannot split (a bare CR or NUL inside it, e.g. a UTF-16 file read
+    as a single-byte code page) rejects the file instead of crashing the run.
+    """
+    try:
+        return [name.strip() for name in next(csv.reader([line], delimiter=sep))]
+    except csv.Error as exc:
+        raise FileRejected(
+            "unreadable_file", f"the header line cannot be split into fields ({exc}); "
+            "is the file saved in another encoding (UTF-16?)"
+        ) from exc
 
 
 def _lines(data: bytes) -> pl.DataFrame | None:
