@@ -24,7 +24,7 @@ RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_e
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("world")
-    generate(WorldConfig.from_scale("tiny", days=150, defects=True, seed=7), out)
+    generate(WorldConfig.from_scale("tiny", days=240, defects=True, seed=7), out)
     return out
 
 
@@ -122,3 +122,37 @@ def test_ingestion_assets_account_for_every_row_and_rerun_changes_nothing(env, w
     assert {e.asset_key.path[-1] for e in evaluations} >= {"clicks", "offers", "invoices"}
     for evaluation in evaluations:
         assert "summary" in evaluation.metadata
+
+
+def test_daily_pipeline_job_builds_marts_scores_feeds_and_snapshot(env):
+    """The job `make demo` runs, on the same world: ingestion through to the BI snapshot."""
+    from orchestration.definitions import defs
+
+    days = sorted(p.name[7:17] for p in (env.paths.landing / "tracker/clicks").glob("*.gz"))
+    job = defs.resolve_job_def("daily_pipeline")
+    result = job.execute_in_process(
+        tags={RANGE[0]: days[0], RANGE[1]: days[-1]}, raise_on_error=False
+    )
+    assert result.success
+    materialized = {"/".join(e.asset_key.path) for e in result.get_asset_materialization_events()}
+    assert {
+        "marts/fct_offer_daily",
+        "ml/churn_scores",
+        "ml/category_forecasts",
+        "alerts/alert_feeds",
+        "publish/bi_snapshot",
+    } <= materialized
+    dbt_checks = [e for e in result.get_asset_check_evaluations() if e.asset_key.path[0] != "raw"]
+    assert dbt_checks and all(e.passed for e in dbt_checks), [
+        e.check_name for e in dbt_checks if not e.passed
+    ]
+
+    snapshot = env.paths.publish / "bi.duckdb"
+    with duckdb.connect(str(snapshot), read_only=True) as bi:
+        offers = bi.execute("select count(*), sum(revenue) from marts.fct_offer_daily").fetchall()
+        scores = bi.execute("select count(*) from ml.churn_scores").fetchall()
+    assert offers[0][0] > 0 and offers[0][1] > 0
+    assert scores[0][0] > 0, "no advertiser was scored"
+    assert list((env.paths.publish / "current").rglob("*.parquet"))
+    feeds = list(env.paths.feeds.rglob("alerts.jsonl"))
+    assert feeds, "no per-lead feed was written"

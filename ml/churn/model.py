@@ -147,27 +147,14 @@ def train(labelled: pl.DataFrame, *, seed: int = 42, threads: int = 1) -> ChurnM
     features = [f for f in FEATURES if data[f].is_not_null().any() and data[f].is_not_nan().any()]
     days = sorted(data["snapshot_day"].unique().to_list())
     fit_days, cal_days = split_days(days)
-    fit = data.filter(pl.col("snapshot_day").is_in(fit_days))
-    cal = data.filter(pl.col("snapshot_day").is_in(cal_days))
-    with threadpool_limits(limits=threads):
-        usable = (
-            len(fit_days) >= 2 and cal.height > 0
-            and 0 < fit["frozen"].sum() < fit.height and 0 < cal["frozen"].sum() < cal.height
+    try:
+        est, method, fit_window, cal_window = _fit_calibrated(
+            data, features, days, fit_days, cal_days, seed=seed, threads=threads
         )
-        if usable:
-            base = _booster(seed, features).fit(matrix(fit, features), fit["frozen"].to_numpy())
-            method = "isotonic" if cal["frozen"].sum() >= MIN_ISOTONIC_POSITIVES else "sigmoid"
-            est = CalibratedClassifierCV(FrozenEstimator(base), method=method)
-            est.fit(matrix(cal, features), cal["frozen"].to_numpy())
-            cal_window = (cal_days[0], cal_days[-1])
-            fit_window = (fit_days[0], fit_days[-1])
-        else:
-            # Short history: no separate slice; sigmoid calibration by 3-fold cross-fitting.
-            method = "sigmoid-cv3"
-            est = CalibratedClassifierCV(_booster(seed, features), method="sigmoid", cv=3)
-            est.fit(matrix(data, features), data["frozen"].to_numpy())
-            cal_window = None
-            fit_window = (days[0], days[-1])
+    except ValueError as exc:
+        # Tiny or degenerate samples (e.g. a feature with no value inside one CV fold) make
+        # the binning fail: that is "not enough data to train", not a crash of the run.
+        raise TrainingError(f"cannot train the churn model on this sample: {exc}") from exc
     healthy = data.filter(~pl.col("frozen"))
     reference = {
         f: float(v) for f in features
@@ -195,3 +182,39 @@ def feature_importance(model: ChurnModel, frame: pl.DataFrame, *, seed: int = 42
         "importance": result.importances_mean,
         "std": result.importances_std,
     }).sort("importance", descending=True)
+
+
+def _fit_calibrated(
+    data: pl.DataFrame,
+    features: list[str],
+    days: list,
+    fit_days: list,
+    cal_days: list,
+    *,
+    seed: int,
+    threads: int,
+) -> tuple[Any, str, tuple | None, tuple | None]:
+    """Gradient boosting calibrated on the latest slice, or by 3-fold cross-fitting when the
+    history is too short for a separate slice."""
+    fit = data.filter(pl.col("snapshot_day").is_in(fit_days))
+    cal = data.filter(pl.col("snapshot_day").is_in(cal_days))
+    with threadpool_limits(limits=threads):
+        usable = (
+            len(fit_days) >= 2 and cal.height > 0
+            and 0 < fit["frozen"].sum() < fit.height and 0 < cal["frozen"].sum() < cal.height
+        )
+        if usable:
+            base = _booster(seed, features).fit(matrix(fit, features), fit["frozen"].to_numpy())
+            method = "isotonic" if cal["frozen"].sum() >= MIN_ISOTONIC_POSITIVES else "sigmoid"
+            est = CalibratedClassifierCV(FrozenEstimator(base), method=method)
+            est.fit(matrix(cal, features), cal["frozen"].to_numpy())
+            cal_window = (cal_days[0], cal_days[-1])
+            fit_window = (fit_days[0], fit_days[-1])
+        else:
+            # Short history: no separate slice; sigmoid calibration by 3-fold cross-fitting.
+            method = "sigmoid-cv3"
+            est = CalibratedClassifierCV(_booster(seed, features), method="sigmoid", cv=3)
+            est.fit(matrix(data, features), data["frozen"].to_numpy())
+            cal_window = None
+            fit_window = (days[0], days[-1])
+    return est, method, fit_window, cal_window

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from ingest.settings import Settings
+from ingest.warehouse import connect
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
@@ -27,4 +28,31 @@ def warehouse_dbt_assets(
 ):
     warehouse.export_env()
     args = ["build", "--vars", json.dumps(dbt_vars(warehouse.settings))]
-    yield from dbt.cli(args, context=context).stream().fetch_row_counts()
+    events = list(dbt.cli(args, context=context).stream())
+    yield from with_row_counts(context, events, warehouse.settings)
+
+
+def with_row_counts(context: dg.AssetExecutionContext, events: list, settings: Settings):
+    """Attach each built table's row count once dbt has finished.
+
+    dagster-dbt's own `fetch_row_counts()` queries through dbt's adapter while dbt is still
+    writing, and leaves that DuckDB connection open in this process: on a one-writer file the
+    next asset of the run could then not open the warehouse.
+    """
+    with connect(settings, read_only=True) as con:
+        tables = {
+            (schema, name)
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_type = 'BASE TABLE'"
+            ).fetchall()
+        }
+        for event in events:
+            if isinstance(event, dg.Output):
+                path = context.asset_key_for_output(event.output_name).path
+                if len(path) == 2 and tuple(path) in tables:
+                    rows = con.execute(f'select count(*) from "{path[0]}"."{path[1]}"').fetchall()
+                    event = event.with_metadata(
+                        {**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows[0][0])}
+                    )
+            yield event
