@@ -33,6 +33,11 @@ def write_partition(path: Path, rows: pl.DataFrame) -> None:
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    # A writer killed between write and rename leaves its temp file behind (invisible to the
+    # ``*.parquet`` readers, but a whole day of clicks on disk). Writers are serialised by the
+    # warehouse lock the ingesting process holds, so any other temp file here is such a leftover.
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        stale.unlink(missing_ok=True)
 
 
 def read_partition(path: Path, columns: list[str] | None = None) -> pl.DataFrame | None:
