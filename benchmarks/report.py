@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 GIB = 1024**3
+NAN = float("nan")
 MEMORY_TARGET_GIB = 24
 
 
@@ -102,6 +103,19 @@ def _stage_table(stages: dict, rows: int) -> list[str]:
     return lines
 
 
+def _dbt_nodes(stages: dict) -> list[str]:
+    d = stages.get("dbt", {}).get("detail", {})
+    if not d:
+        return []
+    slow = ", ".join(f"`{k.split('.')[-1]}` {v:.1f} s" for k, v in d["slowest"].items())
+    return [
+        f"dbt: {d['nodes']} nodes, dbt's own elapsed {d['dbt_elapsed_seconds']:.1f} s of the "
+        f"stage (rest: start-up, parsing), node time summed over threads "
+        f"{d['node_seconds_sum']:.1f} s; slowest: {slow}.",
+        "",
+    ]
+
+
 def _ingest_sources(stages: dict) -> list[str]:
     sources = stages.get("ingest", {}).get("detail", {}).get("sources", {})
     lines = [
@@ -112,7 +126,8 @@ def _ingest_sources(stages: dict) -> list[str]:
         rate = f"{r['rows_read'] / r['seconds']:,.0f}" if r["seconds"] else "–"
         lines.append(
             f"| {name} | {r['files']} | {r['rows_read']:,} | {r['rows_loaded']:,} | "
-            f"{r['rows_deduplicated']:,} | {r['rows_quarantined']:,} | {r['seconds']:.1f} | {rate} |"
+            f"{r['rows_deduplicated']:,} | {r['rows_quarantined']:,} | "
+            f"{r['seconds']:.1f} | {rate} |"
         )
     return lines
 
@@ -134,7 +149,8 @@ def _targets(report: dict) -> list[str]:
     peak_gib = d["peak_rss_mib"] / 1024
     lines.append(
         f"| completes on {report['machine']['cores']} cores in {MEMORY_TARGET_GIB} GiB, no OOM | "
-        f"{'completed' if d['completed'] else 'FAILED'}, max stage peak {peak_gib:.2f} GiB ({name}) | "
+        f"{'completed' if d['completed'] else 'FAILED'}, "
+        f"max stage peak {peak_gib:.2f} GiB ({name}) | "
         f"{'yes' if d['completed'] and peak_gib < MEMORY_TARGET_GIB else 'no'} at {name} |"
     )
     hc = report.get("history_check")
@@ -153,7 +169,8 @@ def _targets(report: dict) -> list[str]:
         )
     if "incremental_share_ingest_dbt" in d:
         lines.append(
-            f"| incremental day < 10 % of full build | ingest+dbt {d['incremental_share_ingest_dbt']:.1%}, "
+            "| incremental day < 10 % of full build | "
+            f"ingest+dbt {d['incremental_share_ingest_dbt']:.1%}, "
             f"whole pipeline {d['incremental_share_whole']:.1%} ({name}) | "
             f"{'yes' if d['incremental_share_ingest_dbt'] < 0.10 else 'no'} at {name} |"
         )
@@ -177,8 +194,9 @@ def render(report: dict, notes: str = "") -> str:
         "## Machine",
         "",
         f"- {m['cores']} cores, {m['memory_gib']} GiB RAM, CPU: {m['cpu_model']}",
-        f"- load average at start (1/5/15 min): {', '.join(str(x) for x in m['load_average_at_start'])}"
-        " — the host is shared with other engineers' test runs: figures are noisy, each carries "
+        "- load average at start (1/5/15 min): "
+        + ", ".join(str(x) for x in m["load_average_at_start"])
+        + " — the host is shared with other engineers' test runs: figures are noisy, each carries "
         "the load at its own start",
         f"- {m['os']}, Python {m['python']}; "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
@@ -199,10 +217,13 @@ def render(report: dict, notes: str = "") -> str:
         clicks = r["world_counts"].get("clicks", "?")
         summary.append(
             f"| {r['scale']} | {clicks:,} | {r['days']} | {d['full_seconds']:.0f} | "
-            f"{d.get('incremental_ingest_dbt_seconds', float('nan')):.1f} | "
-            f"{d.get('incremental_share_ingest_dbt', float('nan')):.1%} | {d.get('floor_seconds', float('nan')):.1f} | "
-            f"{d.get('pipeline_over_floor', float('nan')):.2f} | {d.get('ingest_dbt_over_floor', float('nan')):.2f} | "
-            f"{d['peak_rss_mib']:.0f} | {_fmt_bytes(r['warehouse_bytes'])} | {_fmt_bytes(r['raw_parquet_bytes'])} |"
+            f"{d.get('incremental_ingest_dbt_seconds', NAN):.1f} | "
+            f"{d.get('incremental_share_ingest_dbt', NAN):.1%} | "
+            f"{d.get('floor_seconds', NAN):.1f} | "
+            f"{d.get('pipeline_over_floor', NAN):.2f} | "
+            f"{d.get('ingest_dbt_over_floor', NAN):.2f} | "
+            f"{d['peak_rss_mib']:.0f} | {_fmt_bytes(r['warehouse_bytes'])} | "
+            f"{_fmt_bytes(r['raw_parquet_bytes'])} |"
         )
     out += [
         "## Summary per scale",
@@ -245,14 +266,16 @@ def render(report: dict, notes: str = "") -> str:
             f"## {r['scale']}: {r['clicks_per_day']:,} clicks/day × {r['days']} days",
             "",
             "World: "
-            + ", ".join(f"{k} {v:,}" for k, v in r["world_counts"].items() if isinstance(v, int)),
-            f"; landing {_fmt_bytes(r['landing_bytes'])}. Generation {g['seconds']:.0f} s, peak "
-            f"{g['peak_rss_mib']:.0f} MiB{' (world reused; cost from its first generation)' if g.get('reused_world') else ''}.",
+            + ", ".join(f"{k} {v:,}" for k, v in r["world_counts"].items() if isinstance(v, int))
+            + f"; landing {_fmt_bytes(r['landing_bytes'])}. Generation {g['seconds']:.0f} s "
+            f"(load {g['load_at_start']:.1f}; -1 = not recorded), peak {g['peak_rss_mib']:.0f} MiB"
+            + (" (world reused: cost of its first generation)." if g.get("reused_world") else "."),
             "",
             "### Full build",
             "",
             *_stage_table(r["full"], rows),
             "",
+            *_dbt_nodes(r["full"]),
             "Ingestion per source (full build):",
             "",
             *_ingest_sources(r["full"]),
@@ -264,11 +287,13 @@ def render(report: dict, notes: str = "") -> str:
                 "",
                 *_stage_table(r["incremental"], _tracker_rows(r["incremental"])),
                 "",
+                *_dbt_nodes(r["incremental"]),
             ]
         if r.get("floor"):
             f = r["floor"]
             out += [
-                f"Floor: {f['seconds']:.1f} s (load {f['load_at_start']:.1f}), peak {f['peak_rss_mib']:.0f} MiB, "
+                f"Floor: {f['seconds']:.1f} s (load {f['load_at_start']:.1f}), "
+                f"peak {f['peak_rss_mib']:.0f} MiB, "
                 f"{f.get('detail', {}).get('mart_rows', '?')} offer × day rows.",
                 "",
             ]
@@ -276,7 +301,8 @@ def render(report: dict, notes: str = "") -> str:
     if hc and hc.get("short"):
         long_run = report["scales"][hc["scale"]]["full"]
         out += [
-            f"## Peak memory vs history length ({hc['scale']}: {hc['short_days']} vs {hc['long_days']} days)",
+            f"## Peak memory vs history length ({hc['scale']}: "
+            f"{hc['short_days']} vs {hc['long_days']} days)",
             "",
             "| stage | peak MiB short | peak MiB long | ratio | s short | s long |",
             "|---|---:|---:|---:|---:|---:|",
@@ -286,7 +312,8 @@ def render(report: dict, notes: str = "") -> str:
                 lr = long_run[n]
                 out.append(
                     f"| {n} | {s['peak_rss_mib']:.0f} | {lr['peak_rss_mib']:.0f} | "
-                    f"{lr['peak_rss_mib'] / s['peak_rss_mib']:.2f} | {s['seconds']:.1f} | {lr['seconds']:.1f} |"
+                    f"{lr['peak_rss_mib'] / s['peak_rss_mib']:.2f} | {s['seconds']:.1f} | "
+                    f"{lr['seconds']:.1f} |"
                 )
         out.append("")
     if notes:

@@ -1,0 +1,72 @@
+"""The benchmark command end to end on the tiniest world, so that it cannot rot.
+
+Runs ``python -m benchmarks.run`` (in-process ``main``; every stage is still its own child
+process) on a 120-day tiny world in tmp folders and checks what the results files say: every
+stage of the full and the incremental build ran and succeeded with a measured peak memory, the
+incremental run read only the held-back day, and the floor query saw every generated click.
+No wall-clock assertions: the host is shared.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import FULL_STAGES, main
+
+pytestmark = pytest.mark.slow
+
+
+def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
+    out = tmp_path / "results.md"
+    rc = main(
+        [
+            "--scales",
+            "tiny",
+            "--days",
+            "120",
+            "--history-days",
+            "0",
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    run = report["scales"]["tiny"]
+    world_clicks = run["world_counts"]["clicks"]
+    assert world_clicks > 0
+
+    for phase in ("full", "incremental"):
+        assert list(run[phase]) == list(FULL_STAGES), phase
+        for stage, cost in run[phase].items():
+            assert cost["returncode"] == 0, f"{phase} {stage}: see {cost.get('failed_log')}"
+            assert cost["peak_rss_mib"] > 10 and cost["seconds"] > 0
+
+    dbt = run["full"]["dbt"]["detail"]  # dbt's own per-node timing, kept for profiling
+    assert dbt["nodes"] > 50 and dbt["slowest"]
+    full_sources = run["full"]["ingest"]["detail"]["sources"]
+    day_sources = run["incremental"]["ingest"]["detail"]["sources"]
+    # The full build saw every day but the held-back one; the incremental run only that day.
+    assert full_sources["clicks"]["files"] == run["days"] - 1
+    assert set(day_sources) == {"clicks", "conversions"}
+    assert day_sources["clicks"]["files"] == 1 and day_sources["conversions"]["files"] == 1
+    assert full_sources["clicks"]["rows_read"] + day_sources["clicks"]["rows_read"] == world_clicks
+
+    floor = run["floor"]
+    assert floor["returncode"] == 0 and floor["detail"]["clicks"] == world_clicks
+    assert floor["detail"]["mart_rows"] > 0
+
+    derived = report["derived"]["tiny"]
+    assert derived["completed"] and derived["incremental_share_ingest_dbt"] > 0
+    assert derived["pipeline_over_floor"] > 0
+    assert run["warehouse_bytes"] > 0 and run["raw_parquet_bytes"] > 0
+    assert report["machine"]["cores"] >= 1 and report["machine"]["versions"]["duckdb"]
+
+    text = out.read_text()
+    assert "## Targets" in text and "### Incremental run after one new day" in text
+    assert f"{world_clicks:,}" in text
