@@ -99,3 +99,34 @@ def test_killed_while_releasing_held_rows_after_redeliveries(world, tmp_path):
     _check_rerun(crashed, expected)
     record("crash: ingestion", "SIGKILL while corrected deliveries and released rows are written",
            faults=faults, rows_lost=0, rows_checked=total_rows(expected))
+
+
+def test_two_ingestions_launched_at_once_do_not_corrupt_the_warehouse(world):
+    """DuckDB has one writer per file: the second run waits or fails cleanly, never half-writes."""
+    import subprocess
+    import sys
+
+    from reliability.harness import stage_env
+
+    from ingest.settings import REPO_ROOT
+
+    root, clean, baseline = world
+    settings = settings_at(clean.paths.landing, root / "concurrent")
+    procs = [subprocess.Popen([sys.executable, "-m", "ingest.cli"], cwd=REPO_ROOT,
+                              env=stage_env(settings), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    assert any(code == 0 for code, _ in results), results
+    for code, err in results:
+        if code != 0:  # the loser names the lock, it did not die half-way through a write
+            assert "lock" in err.lower(), err
+    state = raw_state(settings)
+    if all(code == 0 for code, _ in results):
+        assert state == baseline, differences(state, baseline)
+    _check_rerun(settings, baseline)
+    record("concurrency", "two ingestions launched at once on one warehouse", faults=1,
+           rows_lost=0, note="; ".join(err.strip().splitlines()[-1][:160] for c, err in results
+                                       if c != 0))
