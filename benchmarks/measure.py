@@ -25,6 +25,7 @@ class Measured:
     peak_rss_mib: float
     load_at_start: float  # 1-minute load average when the child started
     returncode: int
+    cpu_seconds: float = -1.0  # user + system CPU of the child (and its children); -1 unknown
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -49,6 +50,7 @@ def run_measured(
         peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
         load_at_start=round(load, 2),
         returncode=proc.returncode,
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 2),
     )
 
 

@@ -7,7 +7,6 @@ is shared (2 cores), so a slow stage under load 8 says less than one under load 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 GIB = 1024**3
@@ -48,39 +47,49 @@ def derive(result: dict) -> dict:
     return out
 
 
-def extrapolate(scales: dict, target_clicks_per_day: int) -> dict | None:
-    """Per-stage power law through the two largest scales measured (linear from one)."""
+def _affine(x0: float, y0: float, x1: float, y1: float, x: float) -> tuple[float, float]:
+    """y at x on the line through two measurements (a fixed cost plus a cost per click); a
+    negative slope (noise, or fixed costs only) is read as flat. Returns (y, slope)."""
+    slope = max(0.0, (y1 - y0) / (x1 - x0)) if x1 != x0 else 0.0
+    return y1 + slope * (x - x1), slope
+
+
+def extrapolate(scales: dict, target_clicks_per_day: int, target_days: int) -> dict | None:
+    """Per stage, fixed + per-click cost through the two largest completed worlds with the
+    same history length (proportional from one). An estimate, never a measurement."""
     done = sorted(
-        (r for r in scales.values() if derive(r)["completed"]), key=lambda r: r["clicks_per_day"]
+        (r for r in scales.values() if derive(r)["completed"] and r["days"] == target_days),
+        key=lambda r: r["clicks_per_day"],
     )
     if not done:
         return None
     hi = done[-1]
     lo = done[-2] if len(done) > 1 else None
-    ratio = target_clicks_per_day / hi["clicks_per_day"]
-    est: dict = {"from": [r["scale"] for r in ([lo] if lo else []) + [hi]], "stages": {}}
-    for name, s in hi["full"].items():
-        exponent = 1.0
-        if lo and name in lo["full"] and lo["full"][name]["seconds"] > 0:
-            exponent = math.log(s["seconds"] / lo["full"][name]["seconds"]) / math.log(
-                hi["clicks_per_day"] / lo["clicks_per_day"]
-            )
+    x = target_clicks_per_day
+    est: dict = {
+        "model": "fixed + per-click (affine) per stage" if lo else "proportional to clicks",
+        "from": [r.get("label", r["scale"]) for r in ([lo] if lo else []) + [hi]],
+        "stages": {},
+    }
+
+    def at(y_hi: float, y_lo: float | None) -> float:
+        if lo is None or y_lo is None:
+            return y_hi * x / hi["clicks_per_day"]
+        return _affine(lo["clicks_per_day"], y_lo, hi["clicks_per_day"], y_hi, x)[0]
+
+    for name, s_hi in hi["full"].items():
+        s_lo = lo["full"].get(name) if lo else None
         est["stages"][name] = {
-            "seconds": round(s["seconds"] * ratio**exponent, 0),
-            "exponent": round(exponent, 2),
+            "seconds": round(at(s_hi["seconds"], s_lo["seconds"] if s_lo else None), 0),
+            "peak_rss_mib": round(
+                at(s_hi["peak_rss_mib"], s_lo["peak_rss_mib"] if s_lo else None), 0
+            ),
         }
     est["full_seconds"] = round(sum(v["seconds"] for v in est["stages"].values()), 0)
-    floor_hi, floor_lo = (
-        hi.get("floor", {}).get("seconds"),
-        (lo or {}).get("floor", {}).get("seconds"),
-    )
+    floor_hi = hi.get("floor", {}).get("seconds")
+    floor_lo = (lo or {}).get("floor", {}).get("seconds")
     if floor_hi:
-        exp = (
-            math.log(floor_hi / floor_lo) / math.log(hi["clicks_per_day"] / lo["clicks_per_day"])
-            if floor_lo
-            else 1.0
-        )
-        est["floor_seconds"] = round(floor_hi * ratio**exp, 0)
+        est["floor_seconds"] = round(at(floor_hi, floor_lo), 0)
         est["pipeline_over_floor"] = round(est["full_seconds"] / est["floor_seconds"], 2)
     return est
 
@@ -91,13 +100,14 @@ def _fmt_bytes(n: int) -> str:
 
 def _stage_table(stages: dict, rows: int) -> list[str]:
     lines = [
-        "| stage | wall s | load at start | peak RSS MiB | tracker rows/s | rc |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| stage | wall s | CPU s | load at start | peak RSS MiB | tracker rows/s | rc |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, s in stages.items():
         rate = f"{rows / s['seconds']:,.0f}" if rows and s["seconds"] else "–"
         lines.append(
-            f"| {name} | {s['seconds']:.1f} | {s['load_at_start']:.1f} | "
+            f"| {name} | {s['seconds']:.1f} | {s.get('cpu_seconds', -1):.1f} | "
+            f"{s['load_at_start']:.1f} | "
             f"{s['peak_rss_mib']:.0f} | {rate} | {s['returncode']} |"
         )
     return lines
@@ -136,49 +146,69 @@ def _targets(report: dict) -> list[str]:
     scales = report["scales"]
     if not scales:
         return ["No scale completed."]
-    biggest = max(scales.values(), key=lambda r: r["clicks_per_day"])
-    d = derive(biggest)
-    name = biggest["scale"]
     lines = [
-        f"Measured on the largest scale run in this session (**{name}**); targets are stated "
-        "for 100M — where 100M was not run, the row says so.",
+        "Targets are stated for the 100M world; every world run in this session is listed "
+        "(label = preset, `-Nd` = a shorter history). Verdicts are for the largest world run.",
         "",
-        "| target | measured | met? |",
+        "| target | measured | met at the largest world? |",
         "|---|---|---|",
     ]
-    peak_gib = d["peak_rss_mib"] / 1024
+    runs = sorted(scales.values(), key=lambda r: r["clicks_per_day"] * r["days"])
+    largest = runs[-1]
+    dl = derive(largest)
+
+    def each(fmt) -> str:
+        return "; ".join(f"{r.get('label', r['scale'])}: {fmt(r, derive(r))}" for r in runs)
+
+    peak_gib = dl["peak_rss_mib"] / 1024
+    ok = dl["completed"] and peak_gib < MEMORY_TARGET_GIB
     lines.append(
-        f"| completes on {report['machine']['cores']} cores in {MEMORY_TARGET_GIB} GiB, no OOM | "
-        f"{'completed' if d['completed'] else 'FAILED'}, "
-        f"max stage peak {peak_gib:.2f} GiB ({name}) | "
-        f"{'yes' if d['completed'] and peak_gib < MEMORY_TARGET_GIB else 'no'} at {name} |"
+        f"| completes on {report['machine']['cores']} cores in {MEMORY_TARGET_GIB} GiB, no OOM "
+        "(max stage peak RSS) | "
+        + each(
+            lambda r, d: (
+                f"{'ok' if d['completed'] else 'FAILED'} {d['peak_rss_mib'] / 1024:.2f} GiB"
+            )
+        )
+        + f" | {'yes' if ok else 'no'} ({largest.get('label', largest['scale'])}) |"
     )
     hc = report.get("history_check")
     if hc and hc.get("short"):
         long_run = scales.get(hc["scale"], {}).get("full", {})
-        ratios = [
-            long_run[n]["peak_rss_mib"] / s["peak_rss_mib"]
+        ratios = {
+            n: long_run[n]["peak_rss_mib"] / s["peak_rss_mib"]
             for n, s in hc["short"]["full"].items()
             if n in long_run and s["peak_rss_mib"]
-        ]
-        worst = max(ratios) if ratios else float("nan")
+        }
+        worst = max(ratios, key=ratios.get) if ratios else None
+        if worst:
+            lines.append(
+                f"| peak memory flat in history length | worst stage ({worst}) peak at "
+                f"{hc['long_days']} d ÷ {hc['short_days']} d = {ratios[worst]:.2f} "
+                f"({hc['scale']}) | {'yes' if ratios[worst] <= 1.25 else 'no'} "
+                "(≤ 1.25 counted as flat) |"
+            )
+    if "incremental_share_ingest_dbt" in dl:
         lines.append(
-            f"| peak memory flat in history length | worst stage peak {hc['long_days']} d ÷ "
-            f"{hc['short_days']} d = {worst:.2f} ({hc['scale']}) | "
-            f"{'yes' if worst <= 1.25 else 'no'} (≤ 1.25 counted as flat) |"
+            "| incremental day < 10 % of full build (ingest+dbt; whole pipeline) | "
+            + each(
+                lambda r, d: (
+                    f"{d.get('incremental_share_ingest_dbt', NAN):.1%}; "
+                    f"{d.get('incremental_share_whole', NAN):.1%}"
+                )
+            )
+            + f" | {'yes' if dl['incremental_share_ingest_dbt'] < 0.10 else 'no'} |"
         )
-    if "incremental_share_ingest_dbt" in d:
+    if "pipeline_over_floor" in dl:
         lines.append(
-            "| incremental day < 10 % of full build | "
-            f"ingest+dbt {d['incremental_share_ingest_dbt']:.1%}, "
-            f"whole pipeline {d['incremental_share_whole']:.1%} ({name}) | "
-            f"{'yes' if d['incremental_share_ingest_dbt'] < 0.10 else 'no'} at {name} |"
-        )
-    if "pipeline_over_floor" in d:
-        lines.append(
-            f"| pipeline ÷ floor < 3 | {d['pipeline_over_floor']:.2f} whole, "
-            f"{d['ingest_dbt_over_floor']:.2f} ingest+dbt ({name}) | "
-            f"{'yes' if d['pipeline_over_floor'] < 3 else 'no'} at {name} |"
+            "| pipeline ÷ floor < 3 (whole; ingest+dbt) | "
+            + each(
+                lambda r, d: (
+                    f"{d.get('pipeline_over_floor', NAN):.2f}; "
+                    f"{d.get('ingest_dbt_over_floor', NAN):.2f}"
+                )
+            )
+            + f" | {'yes' if dl['pipeline_over_floor'] < 3 else 'no'} |"
         )
     return lines
 
@@ -216,7 +246,8 @@ def render(report: dict, notes: str = "") -> str:
         d = derive(r)
         clicks = r["world_counts"].get("clicks", "?")
         summary.append(
-            f"| {r['scale']} | {clicks:,} | {r['days']} | {d['full_seconds']:.0f} | "
+            f"| {r.get('label', r['scale'])} | {clicks:,} | {r['days']} | "
+            f"{d['full_seconds']:.0f} | "
             f"{d.get('incremental_ingest_dbt_seconds', NAN):.1f} | "
             f"{d.get('incremental_share_ingest_dbt', NAN):.1%} | "
             f"{d.get('floor_seconds', NAN):.1f} | "
@@ -238,16 +269,16 @@ def render(report: dict, notes: str = "") -> str:
     ]
     for scale, why in report.get("not_run", {}).items():
         out += [f"## {scale}: NOT RUN in this session", "", f"{why}.", ""]
-        est = extrapolate(report["scales"], _clicks_per_day(scale))
+        est = extrapolate(report["scales"], *_label_size(scale))
         if est:
             out += [
-                f"**EXTRAPOLATION, not a measurement** (per-stage power law through "
+                f"**EXTRAPOLATION, not a measurement** ({est['model']}, through "
                 f"{' and '.join(est['from'])}):",
                 "",
-                "| stage | est. s | exponent |",
+                "| stage | est. s | est. peak MiB |",
                 "|---|---:|---:|",
                 *[
-                    f"| {n} | {v['seconds']:.0f} | {v['exponent']} |"
+                    f"| {n} | {v['seconds']:.0f} | {v['peak_rss_mib']:.0f} |"
                     for n, v in est["stages"].items()
                 ],
                 f"| **full** | {est['full_seconds']:.0f} | |",
@@ -263,7 +294,8 @@ def render(report: dict, notes: str = "") -> str:
         rows = _tracker_rows(r["full"])
         g = r["generate"]
         out += [
-            f"## {r['scale']}: {r['clicks_per_day']:,} clicks/day × {r['days']} days",
+            f"## {r.get('label', r['scale'])}: {r['clicks_per_day']:,} clicks/day × "
+            f"{r['days']} days",
             "",
             "World: "
             + ", ".join(f"{k} {v:,}" for k, v in r["world_counts"].items() if isinstance(v, int))
@@ -321,10 +353,12 @@ def render(report: dict, notes: str = "") -> str:
     return "\n".join(out)
 
 
-def _clicks_per_day(scale: str) -> int:
-    from ingest.sample_world import SCALES
+def _label_size(label: str) -> tuple[int, int]:
+    """(clicks per day, days) of a run label: ``100m`` or ``100m-120d``."""
+    from ingest.sample_world import SCALES, WorldConfig
 
-    return SCALES[scale][0]
+    scale, _, days = label.partition("-")
+    return SCALES[scale][0], int(days.rstrip("d")) if days else WorldConfig().days
 
 
 def write_reports(report: dict, md: Path, js: Path, *, notes: str = "") -> None:
@@ -332,7 +366,7 @@ def write_reports(report: dict, md: Path, js: Path, *, notes: str = "") -> None:
         **report,
         "derived": {k: derive(v) for k, v in report["scales"].items()},
         "extrapolated": {
-            s: extrapolate(report["scales"], _clicks_per_day(s)) for s in report.get("not_run", {})
+            s: extrapolate(report["scales"], *_label_size(s)) for s in report.get("not_run", {})
         },
     }
     md.parent.mkdir(parents=True, exist_ok=True)

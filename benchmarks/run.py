@@ -178,6 +178,7 @@ def run_scale(
         if (held / f.name).exists():
             shutil.move(held / f.name, f)
     result: dict = {
+        "label": name,
         "scale": scale,
         "clicks_per_day": config.clicks_per_day,
         "days": config.days,
@@ -220,13 +221,25 @@ def _total_seconds(result: dict) -> float:
     )
 
 
+def parse_entry(entry: str, default_days: int | None) -> tuple[str, int | None, str]:
+    """``SCALE`` or ``SCALE@DAYS`` (a preset's daily volume over a shorter history) ->
+    (preset, days, label)."""
+    scale, _, days = entry.partition("@")
+    n = int(days) if days else default_days
+    return scale, n, scale if n is None else f"{scale}-{n}d"
+
+
+def _total_clicks(scale: str, days: int | None) -> int:
+    return SCALES[scale][0] * (days or WorldConfig().days)
+
+
 def _estimate_seconds(done: dict[str, dict], scale: str, days: int | None) -> float | None:
-    """Linear in clicks from the largest scale measured so far, generation included (it has
-    to run too) — a deliberately optimistic guess: costs that grow faster only add to it."""
+    """Linear in total clicks from the largest world measured so far, generation included (it
+    has to run too) — a deliberately optimistic guess: costs that grow faster only add to it."""
     if not done:
         return None
-    last = max(done.values(), key=lambda r: r["clicks_per_day"])
-    ratio = SCALES[scale][0] / last["clicks_per_day"]
+    last = max(done.values(), key=lambda r: r["clicks_per_day"] * r["days"])
+    ratio = _total_clicks(scale, days) / (last["clicks_per_day"] * last["days"])
     gen = last["generate"]["seconds"] * ratio
     return (
         gen
@@ -243,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--scales", default="1m,10m,100m", help="comma-separated presets of ingest.sample_world"
+        "--scales",
+        default="1m,10m,100m",
+        help="comma-separated presets of ingest.sample_world, each optionally SCALE@DAYS",
     )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.md"))
     parser.add_argument("--json", type=Path, default=None, help="default: --out with .json")
@@ -269,10 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--notes", type=Path, default=None, help="Markdown appended to the report")
     args = parser.parse_args(argv)
-    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
-    for s in scales:
+    entries = [parse_entry(s.strip(), args.days) for s in args.scales.split(",") if s.strip()]
+    for s, _days, _label in entries:
         if s not in SCALES:
             parser.error(f"unknown scale {s!r}; choose from {', '.join(SCALES)}")
+    entries.sort(key=lambda e: _total_clicks(e[0], e[1]))
     json_out = args.json or args.out.with_suffix(".json")
     deadline = None
     if args.deadline:
@@ -298,26 +314,26 @@ def main(argv: list[str] | None = None) -> int:
         report["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         write_reports(report, args.out, json_out, notes=notes)
 
-    for scale in sorted(scales, key=lambda s: SCALES[s][0]):
-        estimate = _estimate_seconds(report["scales"], scale, args.days)
+    for scale, days, label in entries:
+        estimate = _estimate_seconds(report["scales"], scale, days)
         if (
             deadline
             and estimate is not None
             and datetime.now(UTC) + timedelta(seconds=estimate) > deadline
         ):
-            report["not_run"][scale] = (
+            report["not_run"][label] = (
                 f"not started: estimated {estimate / 60:.0f} min (linear in clicks "
                 f"from the largest scale run) would end after the deadline {args.deadline} UTC"
             )
-            print(f"[{scale}] skipped: {report['not_run'][scale]}", flush=True)
+            print(f"[{label}] skipped: {report['not_run'][label]}", flush=True)
             save()
             continue
         started = time.perf_counter()
-        report["scales"][scale] = run_scale(scale, args.work_dir, days=args.days)
-        report["scales"][scale]["benchmark_seconds"] = round(time.perf_counter() - started, 1)
+        report["scales"][label] = run_scale(scale, args.work_dir, days=days)
+        report["scales"][label]["benchmark_seconds"] = round(time.perf_counter() - started, 1)
         save()
-        if scale == min(scales, key=lambda s: SCALES[s][0]) and args.history_days:
-            base = report["scales"][scale]
+        if label == entries[0][2] and args.history_days:
+            base = report["scales"][label]
             short = run_scale(
                 scale,
                 args.work_dir,
@@ -327,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                 label=f"{scale}-history{args.history_days}d",
             )
             report["history_check"] = {
-                "scale": scale,
+                "scale": label,
                 "short_days": args.history_days,
                 "long_days": base["days"],
                 "short": short,
