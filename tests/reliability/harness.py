@@ -7,12 +7,14 @@ so a duplicated or lost row shows up as a difference, not as an equal count.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +64,9 @@ class StageRun:
 
 def run_stage(stage: str, settings: Settings, *, kill_after: float | None = None,
               kill_at: str | None = None, env: dict[str, str] | None = None,
-              timeout: float = 600) -> StageRun:
-    """Run a stage in its own process group; SIGKILL the whole group after ``kill_after`` s."""
+              kill_when: Callable[[], bool] | None = None, timeout: float = 600) -> StageRun:
+    """Run a stage in its own process group; SIGKILL the whole group after ``kill_after`` s or
+    as soon as ``kill_when()`` is true (polled)."""
     extra = {"CPA_RELIABILITY_KILL_AT": kill_at} if kill_at else {}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.stage", stage],
@@ -71,6 +74,11 @@ def run_stage(stage: str, settings: Settings, *, kill_after: float | None = None
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     killed = False
+    if kill_when is not None:
+        while proc.poll() is None and not kill_when():
+            time.sleep(0.05)
+        if proc.poll() is None:
+            kill_after = 0.0
     try:
         _, err = proc.communicate(timeout=kill_after if kill_after is not None else timeout)
     except subprocess.TimeoutExpired:
@@ -89,7 +97,8 @@ def run_stage(stage: str, settings: Settings, *, kill_after: float | None = None
 
 def copy_data(src: Path, dst: Path) -> Path:
     """A copy of a data folder (warehouse file, raw Parquet, publish tree with its symlinks)."""
-    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns("tmp"))
+    skip = shutil.ignore_patterns("tmp", "dbt_logs", "dbt_target")
+    shutil.copytree(src, dst, symlinks=True, ignore=skip)
     return dst
 
 
@@ -141,7 +150,7 @@ def manifest_accounting_errors(settings: Settings) -> list[tuple]:
 
 def relation_state(db: Path, schemas: tuple[str, ...], skip: tuple[str, ...] = ()) -> dict:
     """Every table/view of ``schemas`` in a DuckDB file, row for row (sorted)."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb.connect(str(db), read_only=True, config={"threads": 1})
     try:
         names = _rows(con, "SELECT DISTINCT schema_name, table_name FROM duckdb_columns() "
                            "WHERE database_name = current_database() AND "
@@ -152,14 +161,37 @@ def relation_state(db: Path, schemas: tuple[str, ...], skip: tuple[str, ...] = (
         con.close()
 
 
-def differences(a: dict, b: dict) -> list[str]:
-    """Names of the relations that differ, with the row-count change (for assertion messages)."""
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6) or (a != a and b != b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _key(row: tuple) -> tuple:
+    """Sort key with floats rounded: parallel float sums differ in the last bits between runs."""
+    return tuple((0, "") if v is None else (1, round(v, 6)) if isinstance(v, float)
+                 else (1, str(v)) for v in row)
+
+
+def differences(a: dict, b: dict, *, float_tolerance: bool = False) -> list[str]:
+    """The relations that differ (empty when equal), with row counts, for assertion messages.
+
+    ``float_tolerance``: doubles equal to 1e-9 relative / 1e-6 absolute count as equal (DuckDB's
+    multi-threaded float sums are not bit-reproducible, even between two clean runs).
+    """
     out = []
     for key in sorted(set(a) | set(b)):
-        if a.get(key) != b.get(key):
-            ra, rb = a.get(key), b.get(key)
-            out.append(f"{key}: {len(ra) if ra is not None else 'missing'} vs "
-                       f"{len(rb) if rb is not None else 'missing'} rows")
+        ra, rb = a.get(key), b.get(key)
+        if ra == rb:
+            continue
+        if float_tolerance and ra is not None and rb is not None and len(ra) == len(rb) and all(
+            _close(x, y) for x, y in zip(sorted(ra, key=_key), sorted(rb, key=_key), strict=True)
+        ):
+            continue
+        out.append(f"{key}: {len(ra) if ra is not None else 'missing'} vs "
+                   f"{len(rb) if rb is not None else 'missing'} rows")
     return out
 
 

@@ -55,7 +55,10 @@ def main(stage: str) -> int:
         ingest_all(settings)
     elif stage == "dbt":
         env = {**os.environ, "CPA_WAREHOUSE": str(settings.paths.warehouse_file),
-               "CPA_RAW_DIR": str(settings.paths.raw), "CPA_TMP_DIR": str(settings.paths.tmp)}
+               "CPA_RAW_DIR": str(settings.paths.raw), "CPA_TMP_DIR": str(settings.paths.tmp),
+               # per data folder: concurrent runs must not share target/ and logs/
+               "DBT_TARGET_PATH": str(settings.paths.data / "dbt_target"),
+               "DBT_LOG_PATH": str(settings.paths.data / "dbt_logs")}
         dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
         project = str(REPO_ROOT / "dbt_project")
         return subprocess.call([dbt, "run", "--project-dir", project, "--profiles-dir", project,
