@@ -137,3 +137,33 @@ def test_corrected_deliveries_change_exactly_their_files(loaded, tmp_path):
     record("re-delivery", "corrected deliveries from truth/redeliveries.jsonl",
            inputs=len(redelivered), rows_lost=0,
            rows_checked=sum(len(v) for v in after.values()))
+
+
+def test_every_planted_misbehaviour_is_accounted_for(loaded):
+    """The generator plants every misbehaviour of docs/sources.md (truth/defects.jsonl): each
+    quarantined row / rejected file is in meta.quarantine with its reason, and the manifest
+    accounting holds for every delivery."""
+    root, settings = loaded
+    defects = [json.loads(line) for line in
+               (root / "w" / "truth" / "defects.jsonl").read_text(encoding="utf-8").splitlines()]
+    con = duckdb.connect(str(settings.paths.warehouse_file), read_only=True)
+    try:
+        held = set(con.execute("SELECT file_path, line, reason FROM meta.quarantine").fetchall())
+        files = dict(con.execute("SELECT file_path, arg_min(outcome, manifest_id) "
+                                 "FROM meta.file_manifest GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    missing = []
+    for d in defects:
+        if d["expect"] == "quarantine" and (d["file"], d["line"], d["reason"]) not in held:
+            missing.append(d)
+        if d["expect"] == "rejected_file" and (
+                files.get(d["file"]) != "rejected" or (d["file"], None, d["reason"]) not in held):
+            missing.append(d)
+        if d["expect"] == "handled" and files.get(d["file"]) != "loaded":
+            missing.append(d)
+    assert missing == []
+    assert manifest_accounting_errors(settings) == []
+    kinds = sorted({d["kind"] for d in defects})
+    record("bad input", "planted misbehaviours of docs/sources.md (generator truth)",
+           inputs=len(defects), rows_lost=0, note=", ".join(kinds))
