@@ -220,3 +220,29 @@ def test_churn_scoring_killed_then_rerun_equals_clean_run(churn_warehouse):
     _same(after, expected)
     record("crash: ML scoring", "SIGKILL between and before ml table writes, rerun",
            faults=faults, rows_lost=0, rows_checked=total_rows(expected))
+
+
+def test_two_publishes_launched_at_once_leave_one_complete_current_version(built):
+    import subprocess
+    import sys
+
+    from reliability.harness import stage_env
+
+    from ingest.settings import REPO_ROOT
+
+    root, _, clean, marts = built
+    pub = settings_at(clean.paths.landing, copy_data(clean.paths.data, root / "pubtwice"))
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.reliability.stage", "publish"],
+                              cwd=REPO_ROOT, env=stage_env(pub), stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stderr.close()
+    assert any(code == 0 for code, _ in results), results
+    versions = [p.name for p in (pub.paths.publish / "versions").iterdir()
+                if not p.name.startswith(".")]
+    assert _version(pub) in versions
+    _same(relation_state(pub.paths.publish / "bi.duckdb", ("marts",)), marts)
+    record("concurrency", "two publishes launched at once", faults=1, rows_lost=0,
+           rows_checked=total_rows(marts),
+           note=f"{sum(c == 0 for c, _ in results)} of 2 succeeded; current is complete")
