@@ -37,7 +37,8 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
     )
     assert rc == 0
     report = json.loads(out.with_suffix(".json").read_text())
-    run = report["scales"]["tiny"]
+    assert list(report["scales"]) == ["tiny-120d"]  # preset + history length
+    run = report["scales"]["tiny-120d"]
     world_clicks = run["world_counts"]["clicks"]
     assert world_clicks > 0
 
@@ -61,7 +62,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
     assert floor["returncode"] == 0 and floor["detail"]["clicks"] == world_clicks
     assert floor["detail"]["mart_rows"] > 0
 
-    derived = report["derived"]["tiny"]
+    derived = report["derived"]["tiny-120d"]
     assert derived["completed"] and derived["incremental_share_ingest_dbt"] > 0
     assert derived["pipeline_over_floor"] > 0
     assert run["warehouse_bytes"] > 0 and run["raw_parquet_bytes"] > 0
