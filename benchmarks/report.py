@@ -387,11 +387,13 @@ def render(report: dict, notes: str = "") -> str:
 
 
 def _label_size(label: str) -> tuple[int, int]:
-    """(clicks per day, days) of a run label: ``100m`` or ``100m-120d``."""
+    """(clicks per day, days) of a run label: ``100m``, ``100m-120d`` or ``demox10``."""
     from ingest.sample_world import SCALES, WorldConfig
 
-    scale, _, days = label.partition("-")
-    return SCALES[scale][0], int(days.rstrip("d")) if days else WorldConfig().days
+    name, _, days = label.partition("-")
+    scale, _, factor = name.partition("x")
+    cpd = SCALES[scale][0] * (int(factor) if factor else 1)
+    return cpd, int(days.rstrip("d")) if days else WorldConfig().days
 
 
 def write_reports(report: dict, md: Path, js: Path, *, notes: str = "") -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -77,6 +78,8 @@ def _generate(config: WorldConfig, world: Path, log: Path) -> tuple[Measured, di
         str(config.days),
         "--seed",
         str(config.seed),
+        "--clicks-per-day",
+        str(config.clicks_per_day),
     ]
     cost = run_measured(argv, env=_child_env(), log=log)
     if cost.returncode != 0:
@@ -157,11 +160,13 @@ def run_scale(
     work: Path,
     *,
     days: int | None,
+    factor: int = 1,
     with_incremental: bool = True,
     with_floor: bool = True,
     label: str | None = None,
 ) -> dict:
-    config = WorldConfig.from_scale(scale, days=days)
+    cpd = SCALES[scale][0] * factor if factor > 1 else None
+    config = WorldConfig.from_scale(scale, days=days, clicks_per_day=cpd)
     name = label or (scale if days is None else f"{scale}-{config.days}d")
     scratch = work / name
     world, data = scratch / "world", scratch / "data"
@@ -221,25 +226,32 @@ def _total_seconds(result: dict) -> float:
     )
 
 
-def parse_entry(entry: str, default_days: int | None) -> tuple[str, int | None, str]:
-    """``SCALE`` or ``SCALE@DAYS`` (a preset's daily volume over a shorter history) ->
-    (preset, days, label)."""
-    scale, _, days = entry.partition("@")
+def parse_entry(entry: str, default_days: int | None) -> tuple[str, int, int | None, str]:
+    """``SCALE[xN][@DAYS]`` -> (preset, clicks-per-day multiplier, days, label): ``100m@120`` is
+    the 100M preset's daily volume over 120 days, ``demox10`` the demo world with 10x the
+    clicks per day (same advertisers), for "a world 10x larger"."""
+    match = re.fullmatch(r"([a-z0-9]+?)(?:x(\d+))?(?:@(\d+))?", entry)
+    if not match:
+        raise ValueError(f"cannot read scale {entry!r}: expected SCALE[xN][@DAYS]")
+    scale, factor, days = match.group(1), int(match.group(2) or 1), match.group(3)
     n = int(days) if days else default_days
-    return scale, n, scale if n is None else f"{scale}-{n}d"
+    label = scale + (f"x{factor}" if factor > 1 else "") + ("" if n is None else f"-{n}d")
+    return scale, factor, n, label
 
 
-def _total_clicks(scale: str, days: int | None) -> int:
-    return SCALES[scale][0] * (days or WorldConfig().days)
+def _total_clicks(scale: str, days: int | None, factor: int = 1) -> int:
+    return SCALES[scale][0] * factor * (days or WorldConfig().days)
 
 
-def _estimate_seconds(done: dict[str, dict], scale: str, days: int | None) -> float | None:
+def _estimate_seconds(
+    done: dict[str, dict], scale: str, days: int | None, factor: int = 1
+) -> float | None:
     """Linear in total clicks from the largest world measured so far, generation included (it
     has to run too) — a deliberately optimistic guess: costs that grow faster only add to it."""
     if not done:
         return None
     last = max(done.values(), key=lambda r: r["clicks_per_day"] * r["days"])
-    ratio = _total_clicks(scale, days) / (last["clicks_per_day"] * last["days"])
+    ratio = _total_clicks(scale, days, factor) / (last["clicks_per_day"] * last["days"])
     gen = last["generate"]["seconds"] * ratio
     return (
         gen
@@ -284,11 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--notes", type=Path, default=None, help="Markdown appended to the report")
     args = parser.parse_args(argv)
-    entries = [parse_entry(s.strip(), args.days) for s in args.scales.split(",") if s.strip()]
-    for s, _days, _label in entries:
+    try:
+        entries = [parse_entry(s.strip(), args.days) for s in args.scales.split(",") if s.strip()]
+    except ValueError as exc:
+        parser.error(str(exc))
+    for s, _factor, _days, _label in entries:
         if s not in SCALES:
             parser.error(f"unknown scale {s!r}; choose from {', '.join(SCALES)}")
-    entries.sort(key=lambda e: _total_clicks(e[0], e[1]))
+    entries.sort(key=lambda e: _total_clicks(e[0], e[2], e[1]))
     json_out = args.json or args.out.with_suffix(".json")
     deadline = None
     if args.deadline:
@@ -314,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         report["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         write_reports(report, args.out, json_out, notes=notes)
 
-    for scale, days, label in entries:
-        estimate = _estimate_seconds(report["scales"], scale, days)
+    for scale, factor, days, label in entries:
+        estimate = _estimate_seconds(report["scales"], scale, days, factor)
         if (
             deadline
             and estimate is not None
@@ -329,10 +344,12 @@ def main(argv: list[str] | None = None) -> int:
             save()
             continue
         started = time.perf_counter()
-        report["scales"][label] = run_scale(scale, args.work_dir, days=days)
+        report["scales"][label] = run_scale(
+            scale, args.work_dir, days=days, factor=factor, label=label
+        )
         report["scales"][label]["benchmark_seconds"] = round(time.perf_counter() - started, 1)
         save()
-        if label == entries[0][2] and args.history_days:
+        if label == entries[0][3] and args.history_days:
             base = report["scales"][label]
             short = run_scale(
                 scale,
