@@ -13,6 +13,10 @@ import duckdb
 from ingest.settings import Settings
 
 
+class WarehouseBusyError(RuntimeError):
+    """Another process holds the warehouse file; the message says what to do."""
+
+
 def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file (created with its folder if missing) with the configured limits.
 
@@ -23,16 +27,26 @@ def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyCo
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     settings.paths.tmp.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(
-        str(path),
-        read_only=read_only,
-        config={
-            "memory_limit": settings.duckdb.memory_limit,
-            "threads": settings.duckdb.threads,
-            "temp_directory": str(settings.paths.tmp),
-            "preserve_insertion_order": False,
-        },
-    )
+    try:
+        con = duckdb.connect(
+            str(path),
+            read_only=read_only,
+            config={
+                "memory_limit": settings.duckdb.memory_limit,
+                "threads": settings.duckdb.threads,
+                "temp_directory": str(settings.paths.tmp),
+                "preserve_insertion_order": False,
+            },
+        )
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise WarehouseBusyError(
+            f"the warehouse {path} is in use by another process ({exc}). DuckDB allows one "
+            "writer per file: wait for the running pipeline to finish (Dagster queues runs one "
+            "at a time), or read the published snapshot under "
+            f"{settings.paths.publish} instead."
+        ) from exc
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     return con
