@@ -54,6 +54,24 @@ def print_summary(settings: Settings, *, elapsed_s: float) -> None:
         ).fetchall()
         for schema, n in schemas:
             print(f"  {schema:<14} {n} tables/views")
+        highlights = {
+            "advertisers scored for churn": ("ml", "churn_scores", "count(*)"),
+            "advertisers at or above the churn threshold": (
+                "ml",
+                "churn_scores",
+                f"count(*) filter (where churn_probability >= {settings.alerts.churn_threshold})",
+            ),
+            "weekly forecast rows": ("ml", "category_forecasts", "count(*)"),
+            "alerts open": (
+                "alerts",
+                "alert_history",
+                "count(*) filter (where resolved_at is null)",
+            ),
+        }
+        for label, (schema, table, expr) in highlights.items():
+            if _table_exists(con, schema, table):
+                value = con.execute(f"select {expr} from {schema}.{table}").fetchall()[0][0]
+                print(f"  {label:<44} {value:,}")
     paths = settings.paths
     print("\n== Where things are ==")
     print(f"  warehouse        {paths.warehouse_file}")
