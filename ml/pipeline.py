@@ -17,7 +17,7 @@ import polars as pl
 
 from ingest.settings import Settings
 from ml import churn, forecast
-from ml.artifacts import save_model
+from ml.artifacts import load_model, save_model
 from ml.io import load_inputs, write_scores, write_table
 
 CHURN_INPUTS = ("advertiser_daily", "advertisers", "crm_activity", "tier_daily", "receivables",
@@ -105,3 +105,20 @@ def run_forecast(settings: Settings, con: duckdb.DuckDBPyConnection) -> forecast
     write_table(con, "seasonal_profiles", result.profiles)
     write_table(con, "backtest_forecast", result.backtest)
     return result
+
+
+def score_churn(settings: Settings, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Score today's eligible advertisers with the latest saved model (the daily job).
+
+    Training and its backtest are the weekly job (`run_churn`); scoring needs only the
+    features at the newest reporting day, so it stays cheap enough to run every day. Raises
+    FileNotFoundError when no model has been trained yet.
+    """
+    model = load_model(settings.paths.models)
+    complete, today = _complete(load_inputs(con, CHURN_INPUTS))
+    features = churn.build_features(complete, [today])
+    labels = churn.build_labels(complete["advertiser_daily"], [today])
+    eligible = churn.labelled_features(features, labels)
+    scores = churn.score(model, eligible, today, language=settings.alerts.language)
+    write_scores(con, scores)
+    return scores

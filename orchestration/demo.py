@@ -1,6 +1,6 @@
 """`make demo`: the whole pipeline, end to end, on the bundled sample network.
 
-Generates the sample world if the landing folder is empty, then runs the `daily_pipeline` job
+Generates the sample world if the landing folder is empty, then runs the `full_pipeline` job
 over every day in the landing folder as ONE Dagster run (a single-run backfill), in a
 persistent Dagster instance under the data folder, so `dagster dev` afterwards shows the run,
 the materializations and the checks. Ends with a summary of what landed where.
@@ -70,8 +70,8 @@ def main() -> int:
 
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("daily_pipeline")
-    print(f"Running daily_pipeline for {first} … {last} in one Dagster run …")
+    job = defs.resolve_job_def("full_pipeline")
+    print(f"Running full_pipeline for {first} … {last} in one Dagster run …")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance, tags={RANGE_START: first, RANGE_END: last}, raise_on_error=False

@@ -11,12 +11,31 @@ from ingest.pipeline import SOURCES, landing_files
 from ingest.settings import load_settings
 from orchestration.partitions import daily_file_partitions
 
-daily_pipeline = dg.define_asset_job(
-    "daily_pipeline",
+churn_training_selection = dg.AssetSelection.assets(dg.AssetKey(["ml", "churn_model"]))
+
+full_pipeline = dg.define_asset_job(
+    "full_pipeline",
     selection=dg.AssetSelection.all(),
     partitions_def=daily_file_partitions,
+    description="Everything, training included (what `make demo` runs over the whole history).",
+)
+
+daily_pipeline = dg.define_asset_job(
+    "daily_pipeline",
+    selection=dg.AssetSelection.all() - churn_training_selection,
+    partitions_def=daily_file_partitions,
     description="Everything for one UTC day: ingest its files and every new snapshot, build "
-    "the marts, score, publish and deliver alerts.",
+    "the marts, score with the latest churn model, forecast, deliver alerts and publish.",
+)
+
+churn_training = dg.define_asset_job(
+    "churn_training",
+    selection=churn_training_selection,
+    description="Retrain and backtest the churn model (weekly).",
+)
+
+weekly_training_schedule = dg.ScheduleDefinition(
+    job=churn_training, cron_schedule="0 4 * * 1", execution_timezone="UTC"
 )
 
 _daily_sources = [name for name, spec in SOURCES.items() if spec.target == "parquet"]

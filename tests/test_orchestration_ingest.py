@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -129,7 +130,7 @@ def test_daily_pipeline_job_builds_marts_scores_feeds_and_snapshot(env):
     from orchestration.definitions import defs
 
     days = sorted(p.name[7:17] for p in (env.paths.landing / "tracker/clicks").glob("*.gz"))
-    job = defs.resolve_job_def("daily_pipeline")
+    job = defs.resolve_job_def("full_pipeline")
     result = job.execute_in_process(
         tags={RANGE[0]: days[0], RANGE[1]: days[-1]}, raise_on_error=False
     )
@@ -156,3 +157,31 @@ def test_daily_pipeline_job_builds_marts_scores_feeds_and_snapshot(env):
     assert list((env.paths.publish / "current").rglob("*.parquet"))
     feeds = list(env.paths.feeds.rglob("alerts.jsonl"))
     assert feeds, "no per-lead feed was written"
+    assert "ml/churn_model" in materialized
+
+    # The scheduled daily run: one partition, scoring with the saved model, no retraining.
+    daily = defs.resolve_job_def("daily_pipeline").execute_in_process(
+        partition_key=days[-1], raise_on_error=False
+    )
+    assert daily.success
+    daily_keys = {"/".join(e.asset_key.path) for e in daily.get_asset_materialization_events()}
+    assert "ml/churn_scores" in daily_keys and "ml/churn_model" not in daily_keys
+
+
+def test_landing_sensor_launches_the_partitions_of_new_or_changed_files(env):
+    from orchestration.jobs import landing_sensor
+
+    first = dg.build_sensor_context(cursor=None)
+    requests = list(landing_sensor(first))
+    days = {r.partition_key for r in requests if r.partition_key}
+    clicks = sorted(env.paths.landing.glob("tracker/clicks/*.csv.gz"))
+    assert {p.name[7:17] for p in clicks} <= days
+    assert any(r.job_name == "ingest_other_files" for r in requests)
+
+    quiet = dg.build_sensor_context(cursor=first.cursor)
+    assert list(landing_sensor(quiet)) == []
+
+    changed = clicks[3]
+    os.utime(changed, (1, 1))  # a re-delivery: same name, new modification time
+    again = list(landing_sensor(dg.build_sensor_context(cursor=first.cursor)))
+    assert [r.partition_key for r in again] == [changed.name[7:17]]

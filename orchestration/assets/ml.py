@@ -15,7 +15,7 @@ import polars as pl
 from ingest.warehouse import connect
 from ml import churn
 from ml.churn.backtest import METHODS
-from ml.pipeline import run_churn, run_forecast
+from ml.pipeline import run_churn, run_forecast, score_churn
 from ml.report import plot_calibration, plot_importance
 from orchestration.assets.dbt import warehouse_dbt_assets
 from orchestration.metadata import image, preview
@@ -33,16 +33,16 @@ def _metric(backtest: pl.DataFrame, scope: str, method: str, metric: str) -> flo
 
 
 @dg.asset(
-    key=["ml", "churn_scores"],
+    key=["ml", "churn_model"],
     group_name="ml",
     deps=MART_KEYS,
     kinds={"scikitlearn", "duckdb"},
     pool=WAREHOUSE_POOL,
-    description="Churn probability (frozen in the next 30 days, docs/metrics.md) for every "
-    "eligible advertiser, with its top reasons and the model version; the model is retrained "
-    "and backtested on weekly snapshots each time.",
+    description="The churn model (frozen in the next 30 days, docs/metrics.md), trained on "
+    "weekly snapshots, calibrated, backtested on rolling time splits against the 3-day rule "
+    "and recency, and saved versioned under the models folder. Retrained weekly.",
 )
-def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings
     with connect(settings) as con:
         try:
@@ -77,6 +77,42 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         )
         metadata["importance_plot"] = image(importance)
     return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=["ml", "churn_scores"],
+    group_name="ml",
+    deps=[*MART_KEYS, churn_model.key],
+    kinds={"scikitlearn", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    description="Churn probability for every eligible advertiser at the newest reporting day, "
+    "with its top reasons in words and the model version, from the latest saved model.",
+)
+def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = warehouse.settings
+    with connect(settings) as con:
+        try:
+            scores = score_churn(settings, con)
+        except FileNotFoundError:
+            context.log.info("no trained churn model yet: training one first")
+            try:
+                scores = run_churn(settings, con).scores
+            except churn.TrainingError as exc:
+                context.log.warning(f"churn model not trained: {exc}")
+                return dg.MaterializeResult(metadata={"skipped": dg.MetadataValue.text(str(exc))})
+    threshold = settings.alerts.churn_threshold
+    return dg.MaterializeResult(
+        metadata={
+            "advertisers_scored": dg.MetadataValue.int(scores.height),
+            "at_or_above_threshold": dg.MetadataValue.int(
+                scores.filter(pl.col("churn_probability") >= threshold).height
+            ),
+            "model_version": dg.MetadataValue.text(
+                scores["model_version"][0] if scores.height else "none"
+            ),
+            "preview": preview(scores.sort("churn_probability", descending=True)),
+        }
+    )
 
 
 @dg.asset(
