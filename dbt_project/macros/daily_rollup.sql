@@ -1,0 +1,45 @@
+{#
+  Traffic and conversions of one grain (publisher, traffic source, ...) per reporting day:
+  clicks from int_clicks_daily and conversions from int_conversions_daily, rolled up to
+  `dimension` and joined on day x dimension (a full outer join: a day can have conversions of
+  earlier clicks and no clicks of its own), with the ratios of docs/metrics.md.
+#}
+{% macro daily_rollup(dimension) %}
+with clicks as (
+    select day, {{ dimension }},
+           cast(sum(clicks) as bigint) as clicks, cast(sum(clean_clicks) as bigint) as clean_clicks,
+           cast(sum(bot_clicks) as bigint) as bot_clicks
+    from {{ ref('int_clicks_daily') }} group by all
+),
+
+conversions as (
+    select day, {{ dimension }},
+           cast(sum(conversions) as bigint) as conversions, cast(sum(approved) as bigint) as approved,
+           cast(sum(pending) as bigint) as pending, cast(sum(rejected) as bigint) as rejected,
+           cast(sum(trash) as bigint) as trash, sum(revenue) as revenue, sum(payout) as payout
+    from {{ ref('int_conversions_daily') }} group by all
+),
+
+joined as (
+    select
+        coalesce(clicks.day, conversions.day) as day,
+        coalesce(clicks.{{ dimension }}, conversions.{{ dimension }}) as {{ dimension }},
+        coalesce(clicks.clicks, 0) as clicks, coalesce(clicks.clean_clicks, 0) as clean_clicks,
+        coalesce(clicks.bot_clicks, 0) as bot_clicks,
+        coalesce(conversions.conversions, 0) as conversions,
+        coalesce(conversions.approved, 0) as approved, coalesce(conversions.pending, 0) as pending,
+        coalesce(conversions.rejected, 0) as rejected, coalesce(conversions.trash, 0) as trash,
+        coalesce(conversions.revenue, 0) as revenue, coalesce(conversions.payout, 0) as payout
+    from clicks
+    full outer join conversions
+        on conversions.day = clicks.day and conversions.{{ dimension }} = clicks.{{ dimension }}
+)
+
+select
+    *,
+    revenue - payout                                          as margin,
+    {{ safe_div('conversions', 'clean_clicks') }}             as cr,
+    {{ safe_div('approved', 'approved + rejected + trash') }} as approval_rate,
+    {{ safe_div('payout', 'clean_clicks') }}                  as epc
+from joined
+{% endmacro %}
