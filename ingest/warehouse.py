@@ -13,8 +13,11 @@ import duckdb
 from ingest.settings import Settings
 
 
-class WarehouseBusyError(RuntimeError):
-    """Another process holds the warehouse file; the message says what to do."""
+class WarehouseBusyError(duckdb.IOException):
+    """Another process holds the warehouse file; the message says what to do.
+
+    A subclass of DuckDB's own error, so callers that already handle `duckdb.Error` still do.
+    """
 
 
 def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

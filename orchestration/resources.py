@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -27,12 +29,27 @@ class WarehouseResource(dg.ConfigurableResource):
     def settings(self) -> Settings:
         return load_settings(self.config_file)
 
-    def export_env(self) -> None:
-        """Expose the warehouse paths to subprocesses (dbt reads them through `env_var`)."""
+    @contextmanager
+    def dbt_env(self) -> Iterator[None]:
+        """Expose the warehouse paths to the dbt subprocess (its profile reads them through
+        `env_var`) for the duration of the block only, so nothing leaks into later work of
+        this process."""
         paths = self.settings.paths
-        os.environ["CPA_WAREHOUSE"] = str(paths.warehouse_file)
-        os.environ["CPA_RAW_DIR"] = str(paths.raw)
-        os.environ["CPA_TMP_DIR"] = str(paths.tmp)
+        values = {
+            "CPA_WAREHOUSE": str(paths.warehouse_file),
+            "CPA_RAW_DIR": str(paths.raw),
+            "CPA_TMP_DIR": str(paths.tmp),
+        }
+        saved = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def dbt_executable() -> str:

@@ -26,9 +26,9 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
 def warehouse_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    warehouse.export_env()
     args = ["build", "--vars", json.dumps(dbt_vars(warehouse.settings))]
-    events = list(dbt.cli(args, context=context).stream())
+    with warehouse.dbt_env():
+        events = list(dbt.cli(args, context=context).stream())
     yield from with_row_counts(context, events, warehouse.settings)
 
 

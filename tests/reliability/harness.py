@@ -43,7 +43,7 @@ def generate_world(out: Path, days: int = 150, defects: bool = True) -> Path:
 def settings_at(landing: Path, data: Path) -> Settings:
     from ingest.settings import load_settings
 
-    return load_settings().with_paths(landing=landing, data=data)
+    return load_settings().with_paths(landing=landing, data=data, warehouse=None)
 
 
 def stage_env(settings: Settings, **extra: str) -> dict[str, str]:
