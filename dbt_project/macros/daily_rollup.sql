@@ -14,9 +14,7 @@ with clicks as (
 
 conversions as (
     select day, {{ dimension }},
-           cast(sum(conversions) as bigint) as conversions, cast(sum(approved) as bigint) as approved,
-           cast(sum(pending) as bigint) as pending, cast(sum(rejected) as bigint) as rejected,
-           cast(sum(trash) as bigint) as trash, sum(revenue) as revenue, sum(payout) as payout
+           {{ conversion_sums(with_hold=false) }}
     from {{ ref('int_conversions_daily') }} group by all
 ),
 

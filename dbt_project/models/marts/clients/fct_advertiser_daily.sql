@@ -4,10 +4,7 @@
 -- offer counts by the offer's advertiser in the catalogue.
 with conversions as (
     select day, advertiser_id,
-           cast(sum(conversions) as bigint) as conversions, cast(sum(approved) as bigint) as approved, cast(sum(pending) as bigint) as pending,
-           cast(sum(rejected) as bigint) as rejected, cast(sum(trash) as bigint) as trash, sum(revenue) as revenue,
-           sum(hold_revenue) as hold_revenue, sum(payout) as payout,
-           sum(hold_payout) as hold_payout
+           {{ conversion_sums() }}
     from {{ ref('int_conversions_daily') }}
     group by day, advertiser_id
 ),
