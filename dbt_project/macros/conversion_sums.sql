@@ -11,3 +11,16 @@
     sum(hold_revenue) as hold_revenue, sum(hold_payout) as hold_payout
     {%- endif %}
 {% endmacro %}
+
+{#
+  The same columns read from `relation` after an outer join, with 0 where that side had no
+  row (a day with clicks and no conversions, or the reverse). Same order as conversion_sums.
+#}
+{% macro conversion_sums_or_zero(relation, with_hold=true) %}
+    {%- set columns = ['conversions', 'approved', 'pending', 'rejected', 'trash', 'revenue'] -%}
+    {%- if with_hold %}{% set columns = columns + ['hold_revenue', 'payout', 'hold_payout'] -%}
+    {%- else %}{% set columns = columns + ['payout'] %}{% endif -%}
+    {%- for column in columns %}
+        coalesce({{ relation }}.{{ column }}, 0) as {{ column }}{{ "," if not loop.last }}
+    {%- endfor %}
+{% endmacro %}

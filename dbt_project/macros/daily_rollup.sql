@@ -24,10 +24,7 @@ joined as (
         coalesce(clicks.{{ dimension }}, conversions.{{ dimension }}) as {{ dimension }},
         coalesce(clicks.clicks, 0) as clicks, coalesce(clicks.clean_clicks, 0) as clean_clicks,
         coalesce(clicks.bot_clicks, 0) as bot_clicks,
-        coalesce(conversions.conversions, 0) as conversions,
-        coalesce(conversions.approved, 0) as approved, coalesce(conversions.pending, 0) as pending,
-        coalesce(conversions.rejected, 0) as rejected, coalesce(conversions.trash, 0) as trash,
-        coalesce(conversions.revenue, 0) as revenue, coalesce(conversions.payout, 0) as payout
+        {{ conversion_sums_or_zero('conversions', with_hold=false) }}
     from clicks
     full outer join conversions
         on conversions.day = clicks.day and conversions.{{ dimension }} = clicks.{{ dimension }}
