@@ -22,7 +22,7 @@ PART_NAME = "part-0.parquet"
 
 
 def partition_path(raw_root: Path, dataset: str, day: date) -> Path:
-    return raw_root / dataset / f"file_day={day.isoformat()}" / PART_NAME
+    return raw_root / dataset / f"day={day.isoformat()}" / PART_NAME
 
 
 def write_partition(path: Path, rows: pl.DataFrame) -> None:

@@ -287,7 +287,7 @@ def parquet_rows(settings, dataset: str) -> list[dict]:
     import polars as pl
 
     root = settings.paths.raw / dataset
-    files = sorted(root.glob("file_day=*/part-0.parquet"))
+    files = sorted(root.glob("day=*/part-0.parquet"))
     if not files:
         return []
     frame = pl.read_parquet(files, hive_partitioning=True)

@@ -190,7 +190,7 @@ def _write_partitions(rows: list[dict], root: Path, dataset: str, schema: dict) 
 
 def write_partition(part: pl.DataFrame, root: Path, dataset: str, file_day: date) -> None:
     """Write one hive partition atomically (beside, then rename), like ingestion does."""
-    target = root / dataset / f"file_day={file_day.isoformat()}"
+    target = root / dataset / f"day={file_day.isoformat()}"
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / "part-0.parquet.tmp"
     part.write_parquet(tmp)

@@ -72,8 +72,8 @@ def test_corrected_file_replaces_exactly_its_rows(settings):
     reports = {r.source: r for r in ingest_all(settings)}
     assert [f.outcome for f in reports["clicks"].files] == ["identical_redelivery", "corrected"]
     clicks = parquet_rows(settings, "clicks")
-    assert len([c for c in clicks if str(c["file_day"]) == "2026-11-24"]) == 4
-    assert len([c for c in clicks if str(c["file_day"]) == "2026-11-23"]) == 5
+    assert len([c for c in clicks if str(c["day"]) == "2026-11-24"]) == 4
+    assert len([c for c in clicks if str(c["day"]) == "2026-11-23"]) == 5
     inv = query(settings, "SELECT file_month::VARCHAR, amount_total FROM raw.invoices "
                           "WHERE invoice_number = 'СЧ-1' ORDER BY 1")
     assert inv == [("2026-10-01", 1.0), ("2026-11-01", 13000.0)]
@@ -94,7 +94,7 @@ def test_late_file_lands_in_its_own_partition(settings):
     assert [(f.file_path.rsplit("_", 1)[1], f.outcome, f.rows_loaded, f.rows_deduplicated)
             for f in report.files] == [("2026-11-24.csv.gz", "loaded", 3, 1)]
     parts = sorted(p.parent.name for p in settings.paths.raw.glob("clicks/*/part-0.parquet"))
-    assert parts == ["file_day=2026-11-23", "file_day=2026-11-24", "file_day=2026-11-25"]
+    assert parts == ["day=2026-11-23", "day=2026-11-24", "day=2026-11-25"]
 
 
 def test_crash_between_partition_and_manifest_is_repaired_by_rerun(settings, monkeypatch):

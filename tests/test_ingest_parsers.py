@@ -54,7 +54,7 @@ def test_clicks_types_quoting_and_hashed_pii(world):
     assert first["offer_id"] == 1 and first["publisher_id"] == 10
     assert first["sub_id"] is None and first["country"] == "RU"
     assert first["is_unique"] is True and first["is_bot"] is False
-    assert first["file_day"] == date(2026, 11, 23)
+    assert first["day"] == date(2026, 11, 23)
     assert first["_source_file"] == "tracker/clicks/clicks_2026-11-23.csv.gz"
     assert first["_source_line"] == 2
     # the user agent has commas and doubled quotes inside an RFC 4180 quoted field

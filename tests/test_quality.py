@@ -175,7 +175,7 @@ class World:
         for dataset in ("clicks", "conversions"):
             days = self.con.execute(f"SELECT DISTINCT file_day FROM st.{dataset}").fetchall()
             for (day,) in days:
-                folder = Path(self.settings.paths.raw) / dataset / f"file_day={day.isoformat()}"
+                folder = Path(self.settings.paths.raw) / dataset / f"day={day.isoformat()}"
                 folder.mkdir(parents=True, exist_ok=True)
                 self.con.execute(
                     f"COPY (SELECT * FROM st.{dataset} WHERE file_day = DATE '{day}') "

@@ -211,7 +211,7 @@ def _check(template: Path, source: str, damage: tuple) -> None:
             assert outcome == "corrected", m
             assert len([r for r in q if r[0] is not None]) == quarantined, (m, q)
             if source in PARQUET:
-                part = s.paths.raw / source / "file_day=2026-11-23" / "part-0.parquet"
+                part = s.paths.raw / source / "day=2026-11-23" / "part-0.parquet"
                 stored = pl.read_parquet(part).height
             else:
                 stored = con.execute(f"SELECT count(*) FROM raw.{source} WHERE _source_file = ?",

@@ -25,7 +25,7 @@
             cast(null as varchar) as os, cast(null as varchar) as ip_hash,
             cast(null as varchar) as user_agent_hash, cast(null as boolean) as is_unique,
             cast(null as boolean) as is_bot, cast(null as varchar) as _source_file,
-            cast(null as bigint) as _source_line, cast(null as date) as file_day
+            cast(null as bigint) as _source_line, cast(null as date) as day
      where 1 = 0)
     {%- else -%}
     (select cast(null as varchar) as conversion_id, cast(null as varchar) as click_id,
@@ -36,7 +36,7 @@
             cast(null as double) as payout, cast(null as varchar) as currency,
             cast(null as varchar) as sub_id, cast(null as varchar) as country,
             cast(null as varchar) as comment, cast(null as varchar) as _source_file,
-            cast(null as bigint) as _source_line, cast(null as date) as file_day
+            cast(null as bigint) as _source_line, cast(null as date) as day
      where 1 = 0)
     {%- endif -%}
 {%- endmacro %}
@@ -55,7 +55,7 @@
 {% macro raw_partition_listing(dataset) -%}
     {%- if raw_files_exist(dataset) -%}
     select '{{ dataset }}' as dataset,
-           cast(regexp_extract(filename, 'file_day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
+           cast(regexp_extract(filename, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
            count(*) as files,
            cast(sum(size) as bigint) as bytes,
            max(cast(last_modified as timestamp)) as max_mtime

@@ -544,7 +544,7 @@ def checks_markdown() -> str:
     """Every source's checks as Markdown tables (docs/data_quality.md embeds this verbatim)."""
     out: list[str] = []
     for spec in CONTRACTS.values():
-        where = (f"`<data>/raw/{spec.source}/file_day=*/` (the checked days)"
+        where = (f"`<data>/raw/{spec.source}/day=*/` (the checked days)"
                  if spec.storage == "parquet" else f"`{spec.location}`")
         out += [f"### {spec.source}", "", f"Reads {where}; sampled by hash of "
                 f"`{spec.sample_key}`.", "", "| check | severity | rule |", "|---|---|---|"]

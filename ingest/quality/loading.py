@@ -45,10 +45,10 @@ def partition_files(settings: Settings, dataset: str, days: list[date] | None) -
     """The Parquet files of a day-partitioned raw dataset (all days, or the given ones)."""
     root = Path(settings.paths.raw) / dataset
     if days is None:
-        return sorted(root.glob("file_day=*/*.parquet"))
+        return sorted(root.glob("day=*/*.parquet"))
     files: list[Path] = []
     for day in sorted(set(days)):
-        files.extend(sorted((root / f"file_day={day.isoformat()}").glob("*.parquet")))
+        files.extend(sorted((root / f"day={day.isoformat()}").glob("*.parquet")))
     return files
 
 
@@ -65,7 +65,7 @@ def _relation(
         files = partition_files(settings, spec.source, days)
         missing = tuple(
             d for d in sorted(set(days or []))
-            if not any(f"file_day={d.isoformat()}" in str(f) for f in files)
+            if not any(f"day={d.isoformat()}" in str(f) for f in files)
         )
         if not files:
             where = Path(settings.paths.raw) / spec.source
@@ -73,7 +73,9 @@ def _relation(
             return None, [f"no Parquet partition of {spec.source} for {scope} under {where}: "
                           "ingestion loaded nothing there (see the manifest outcome)"], missing
         listing = ", ".join(_quote(f) for f in files)
-        return (f"read_parquet([{listing}], hive_partitioning = true, union_by_name = true)",
+        # The hive partition column is ``day`` (the file's UTC day); the checks call it file_day.
+        return (f"(SELECT * RENAME (day AS file_day) FROM read_parquet([{listing}], "
+                "hive_partitioning = true, union_by_name = true))",
                 [], missing)
     if not table_exists(con, spec.location):
         return None, [f"table {spec.location} does not exist in the warehouse: run ingestion "

@@ -72,13 +72,22 @@ def _parse(data: bytes, names: list[str], sep: str, *, strict: bool = False) -> 
     )
 
 
+def _field_count(text: str, sep: str) -> int:
+    """Fields on one damaged line, for the quarantine message; a stray carriage return makes
+    the csv module give up, and then the separators are simply counted."""
+    try:
+        return len(next(csv.reader([text], delimiter=sep), []))
+    except csv.Error:
+        return text.count(sep) + 1
+
+
 def _bad_frame(bad_lines: pl.DataFrame, n_fields: int, sep: str, raw_line_hash) -> pl.DataFrame:
     """Quarantine rows for ragged lines; the record keeps only a keyed hash of the line (it
     may hold personal data in unknown positions)."""
     if bad_lines.height == 0:
         return empty_bad()
     texts = bad_lines["_text"].to_list()
-    counts = [len(next(csv.reader([t], delimiter=sep), [])) for t in texts]
+    counts = [_field_count(t, sep) for t in texts]
     return pl.DataFrame(
         {
             "_source_line": bad_lines["_source_line"],

@@ -36,7 +36,7 @@ class SourceSpec:
     pattern: FilePattern
     fmt: str  # csv | csv.gz | billing | jsonl | jsonl.gz | json
     fields: list[Field]
-    target: str = "table"  # table (raw.<name>) | parquet (<raw>/<name>/file_day=…/part-0.parquet)
+    target: str = "table"  # table (raw.<name>) | parquet (<raw>/<name>/day=…/part-0.parquet)
     snapshot: bool = False
     key: tuple[str, ...] = ()
     dedup: str = "file"  # file | global | neighbours | exact_file

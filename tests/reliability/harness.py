@@ -125,7 +125,7 @@ def raw_state(settings: Settings) -> dict[str, list]:
     finally:
         con.close()
     for dataset in RAW_DATASETS:
-        files = sorted((settings.paths.raw / dataset).glob("file_day=*/*.parquet"))
+        files = sorted((settings.paths.raw / dataset).glob("day=*/*.parquet"))
         stray = [p for p in (settings.paths.raw / dataset).rglob("*") if p.is_file()
                  and p not in files]
         out[f"raw/{dataset} stray files"] = [str(p) for p in stray]

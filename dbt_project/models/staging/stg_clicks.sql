@@ -12,7 +12,7 @@ select
     cast(user_agent_hash as varchar) as user_agent_hash,
     cast(is_unique as boolean)       as is_unique,
     cast(is_bot as boolean)          as is_bot,
-    cast(file_day as date)           as file_day,
+    cast(day as date)                as file_day,
     cast(_source_file as varchar)    as source_file,
     cast(_source_line as bigint)     as source_line
 from {{ raw_fact('clicks') }}

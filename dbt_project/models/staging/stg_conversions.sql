@@ -15,7 +15,7 @@ with events as (
         cast(revenue as double)         as revenue,
         cast(payout as double)          as payout,
         cast(currency as varchar)       as currency,
-        cast(file_day as date)          as file_day,
+        cast(day as date)               as file_day,
         cast(_source_file as varchar)   as source_file,
         cast(_source_line as bigint)    as source_line
     from {{ raw_fact('conversions') }}
