@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export CPA_CONFIG ?= $(CURDIR)/cpa.toml
 
-.PHONY: setup prepare demo dev test lint bench clean
+.PHONY: setup setup-spark java prepare demo dev test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -13,6 +13,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# The Spark engine's extras (tests and benchmarks compare both engines). `make demo` never needs them.
+setup-spark: $(VENV)/.installed-spark java
+
+$(VENV)/.installed-spark: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
+	touch $@
+
+# A Java 17 runtime for local Spark: Debian's openjdk-17-jre-headless when none is on PATH.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		echo "No Java runtime on PATH: installing Debian's openjdk-17-jre-headless (needs root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 
 # dagster-dbt's recommended way to build the dbt manifest ahead of loading the definitions.
 prepare: setup
@@ -30,8 +43,8 @@ dev: prepare
 lint: setup
 	$(PY) -m ruff check .
 
-test: prepare lint
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadfile -q
+test: prepare lint setup-spark
+	CPA_REQUIRE_SPARK=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadfile -q
 
 bench: setup
 	CPA_DEMO=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m benchmarks.run
