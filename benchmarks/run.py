@@ -22,6 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.engines import compare_mart_counts, spark_missing
 from benchmarks.measure import Measured, dir_size_bytes, machine, parse_gnu_time, run_measured
 from benchmarks.report import write_reports
 from benchmarks.stages import bench_settings, dbt_command
@@ -111,10 +112,12 @@ def _stage(
 ) -> tuple[Measured, dict]:
     log = scratch / "logs" / f"{tag}-{stage}.log"
     result_file = scratch / "results" / f"{tag}-{stage}.json"
-    if stage == "dbt":
-        argv, extra = dbt_command(bench_settings(world / "landing", data), scratch)
+    if stage in ("dbt", "dbt_spark"):
+        target = "spark" if stage == "dbt_spark" else "duckdb"
+        argv, extra = dbt_command(bench_settings(world / "landing", data), scratch, target)
         cost = run_measured(argv, env={**_child_env(), **extra}, log=log, cwd=scratch)
-        return cost, _dbt_detail(scratch / "dbt_target" / "run_results.json", result_file)
+        folder = "dbt_target" if target == "duckdb" else f"dbt_target_{target}"
+        return cost, _dbt_detail(scratch / folder / "run_results.json", result_file)
     argv = [
         sys.executable,
         "-m",
@@ -163,6 +166,7 @@ def run_scale(
     factor: int = 1,
     with_incremental: bool = True,
     with_floor: bool = True,
+    with_spark: bool = False,
     label: str | None = None,
 ) -> dict:
     cpd = SCALES[scale][0] * factor if factor > 1 else None
@@ -201,6 +205,8 @@ def run_scale(
     full_ok = all(s["returncode"] == 0 for s in result["full"].values()) and len(
         result["full"]
     ) == len(FULL_STAGES)
+    if with_spark and full_ok:  # the second engine on the very same raw layer
+        result["spark"] = _spark_build(world, data, scratch)
     if with_incremental:
         for f in _held_back(world, last_day):
             shutil.move(held / f.name, f)
@@ -215,6 +221,32 @@ def run_scale(
         )
     result["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
     return result
+
+
+def _spark_build(world: Path, data: Path, scratch: Path) -> dict:
+    """``dbt build --target spark`` (a local session, README "When one machine is not enough")
+    after the DuckDB build, and how its marts compare: row counts per mart, both engines.
+
+    Peak RSS and CPU seconds are dbt's Python process only: the JVM that does Spark's work is
+    its child and not reaped by it, so only the wall time compares the engines."""
+    missing = spark_missing()
+    if missing:
+        return {"not_run": missing}
+    spark_dir = data / "spark"
+    if spark_dir.exists():
+        shutil.rmtree(spark_dir)  # a build from nothing, like the DuckDB one
+    cost, detail = _stage("dbt_spark", world, data, scratch, tag="full")
+    print(
+        f"  {'full':<12} {'dbt_spark':<8} {cost.seconds:>9.1f} s  load {cost.load_at_start:.1f}"
+        f"  rc {cost.returncode}",
+        flush=True,
+    )
+    out = {**cost.as_dict(), "detail": detail}
+    if cost.returncode == 0:
+        out["mart_row_counts"] = compare_mart_counts(data / "warehouse.duckdb", spark_dir)
+    else:
+        out["failed_log"] = str(scratch / "logs" / "full-dbt_spark.log")
+    return out
 
 
 def _total_seconds(result: dict) -> float:
@@ -295,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
         help="UTC 'HH:MM': do not start a scale estimated to finish after it",
     )
     parser.add_argument("--notes", type=Path, default=None, help="Markdown appended to the report")
+    parser.add_argument(
+        "--spark-scales",
+        default="1m,10m",
+        help="labels of the scales whose dbt build is also run on Spark ('' = none)",
+    )
     args = parser.parse_args(argv)
     try:
         entries = [parse_entry(s.strip(), args.days) for s in args.scales.split(",") if s.strip()]
@@ -305,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown scale {s!r}; choose from {', '.join(SCALES)}")
     entries.sort(key=lambda e: _total_clicks(e[0], e[2], e[1]))
     json_out = args.json or args.out.with_suffix(".json")
+    spark_labels = {x.strip() for x in args.spark_scales.split(",") if x.strip()}
     deadline = None
     if args.deadline:
         hh, mm = (int(x) for x in args.deadline.split(":"))
@@ -345,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         started = time.perf_counter()
         report["scales"][label] = run_scale(
-            scale, args.work_dir, days=days, factor=factor, label=label
+            scale, args.work_dir, days=days, factor=factor, label=label,
+            with_spark=label in spark_labels,
         )
         report["scales"][label]["benchmark_seconds"] = round(time.perf_counter() - started, 1)
         save()

@@ -30,9 +30,12 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
     return {"timezone": settings.network.timezone, **asdict(settings.metrics)}
 
 
-def dbt_command(settings: Settings, scratch: Path) -> tuple[list[str], dict[str, str]]:
-    """The `dbt build` the orchestrator runs, with target/log folders outside the repository
-    (other runs of the project may be using dbt_project/target at the same time)."""
+def dbt_command(
+    settings: Settings, scratch: Path, target: str = "duckdb"
+) -> tuple[list[str], dict[str, str]]:
+    """The `dbt build` the orchestrator runs on ``target`` (a profiles.yml output: duckdb or
+    spark), with target/log folders outside the repository (other runs of the project may be
+    using dbt_project/target at the same time)."""
     from ingest.settings import REPO_ROOT
 
     dbt = Path(sys.executable).parent / "dbt"
@@ -46,14 +49,18 @@ def dbt_command(settings: Settings, scratch: Path) -> tuple[list[str], dict[str,
         str(project),
         "--profiles-dir",
         str(project),
+        "--target",
+        target,
     ]
+    suffix = "" if target == "duckdb" else f"_{target}"
     env = {
         "CPA_WAREHOUSE": str(settings.paths.warehouse_file),
         "CPA_RAW_DIR": str(settings.paths.raw),
         "CPA_TMP_DIR": str(settings.paths.tmp),
         "CPA_DUCKDB_MEMORY_LIMIT": settings.duckdb.memory_limit,
-        "DBT_TARGET_PATH": str(scratch / "dbt_target"),
-        "DBT_LOG_PATH": str(scratch / "dbt_logs"),
+        "CPA_SPARK_DIR": str(settings.paths.data / "spark"),
+        "DBT_TARGET_PATH": str(scratch / f"dbt_target{suffix}"),
+        "DBT_LOG_PATH": str(scratch / f"dbt_logs{suffix}"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     return argv, env

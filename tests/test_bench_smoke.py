@@ -33,6 +33,8 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
             str(tmp_path / "work"),
             "--out",
             str(out),
+            "--spark-scales",
+            "tiny-120d",
         ]
     )
     assert rc == 0
@@ -68,6 +70,13 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
     assert run["warehouse_bytes"] > 0 and run["raw_parquet_bytes"] > 0
     assert report["machine"]["cores"] >= 1 and report["machine"]["versions"]["duckdb"]
 
+    # The second engine built the same project on the same raw layer, with the same marts.
+    spark = run["spark"]
+    assert spark.get("returncode") == 0, spark.get("not_run") or spark.get("failed_log")
+    counts = spark["mart_row_counts"]
+    assert counts["marts"] > 20 and counts["equal_counts"] == counts["marts"], counts["counts"]
+
     text = out.read_text()
+    assert "## dbt build on both engines" in text
     assert "## Targets" in text and "### Incremental run after one new day" in text
     assert f"{world_clicks:,}" in text
