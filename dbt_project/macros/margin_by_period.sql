@@ -18,11 +18,11 @@
     {%- set cal_col, cal_flag = 'month_start', 'is_month_complete' -%}
 {%- endif -%}
 {%- set dims = {
-    'offer': 'cast(offer_id as varchar)',
-    'advertiser': 'cast(advertiser_id as varchar)',
+    'offer': 'cast(offer_id as ' ~ dbt.type_string() ~ ')',
+    'advertiser': 'cast(advertiser_id as ' ~ dbt.type_string() ~ ')',
     'category': 'category',
     'source': 'traffic_source',
-    'publisher': 'cast(publisher_id as varchar)',
+    'publisher': 'cast(publisher_id as ' ~ dbt.type_string() ~ ')',
 } -%}
 with base as (
     select {{ period }} as period_start, * from {{ ref('int_margin_base') }}

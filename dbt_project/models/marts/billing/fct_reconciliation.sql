@@ -41,7 +41,8 @@ tracker as (
             end) as tracker_revenue_cur
     from conversions
     {{ fx_asof_join('conversions.invoice_currency', 'conversions.created_day') }}
-    group by all
+    group by conversions.advertiser_id, conversions.period_from, conversions.period_to,
+             conversions.invoice_currency
 ),
 
 joined as (

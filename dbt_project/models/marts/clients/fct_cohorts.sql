@@ -9,7 +9,7 @@ cohort_of as (
     from monthly where revenue > 0 group by advertiser_id
 ),
 
-rows as (
+cohort_rows as (
     select
         cohort_of.cohort_month,
         monthly.month_start,
@@ -30,8 +30,8 @@ agg as (
         count(*) filter (where revenue > 0)        as active_advertisers,
         sum(revenue)                               as revenue,
         sum(margin)                                as margin
-    from rows
-    group by all
+    from cohort_rows
+    group by cohort_month, months_since_start, month_start, is_month_complete
 )
 
 select

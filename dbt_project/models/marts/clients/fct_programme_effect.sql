@@ -33,7 +33,7 @@ per_advertiser as (
            count(*) as months
     from member_months
     where phase is not null
-    group by all
+    group by program, group_name, advertiser_id, phase
 ),
 
 per_group as (

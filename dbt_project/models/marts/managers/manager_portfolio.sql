@@ -6,7 +6,15 @@
 -- Clients at risk: had a non-trash conversion in the 28 days before the last reporting day but
 -- none in its last 3 days (the "stopped" group of the churn reading), or owe money 30+ days
 -- past due.
-with last_day as (select max(day) as last_day from {{ ref('int_reporting_days') }}),
+with last_day as (
+    select
+        last_day,
+        {{ shift_days('last_day', -30) }} as before_30d,   -- the last 30 days: day > before_30d
+        {{ shift_days('last_day', -28) }} as first_of_28d, -- the 28 days before the last day
+        {{ shift_days('last_day', -1) }}  as day_before,
+        {{ shift_days('last_day', -3) }}  as before_3d      -- the last 3 days: day > before_3d
+    from (select max(day) as last_day from {{ ref('int_reporting_days') }}) as d
+),
 
 clients as (
     select a.advertiser_id, a.account_manager_id, a.team_lead_id, a.current_tier
@@ -17,13 +25,13 @@ clients as (
 recent as (
     select
         d.advertiser_id,
-        sum(d.revenue) filter (where d.day > l.last_day - 30) as revenue_30d,
-        sum(d.margin) filter (where d.day > l.last_day - 30)  as margin_30d,
-        sum(d.conversions) filter (where d.day between l.last_day - 28 and l.last_day - 1) as conv_28d,
-        sum(d.conversions) filter (where d.day > l.last_day - 3) as conv_3d
+        sum(d.revenue) filter (where d.day > l.before_30d) as revenue_30d,
+        sum(d.margin) filter (where d.day > l.before_30d)  as margin_30d,
+        sum(d.conversions) filter (where d.day between l.first_of_28d and l.day_before) as conv_28d,
+        sum(d.conversions) filter (where d.day > l.before_3d) as conv_3d
     from {{ ref('fct_advertiser_daily') }} as d
     cross join last_day as l
-    where d.day > l.last_day - 30
+    where d.day > l.before_30d
     group by d.advertiser_id
 ),
 
@@ -39,7 +47,7 @@ activities as (
     select a.manager_id, count(*) as activities_30d
     from {{ ref('int_activities') }} as a
     cross join last_day as l
-    where a.day > l.last_day - 30 and a.day <= l.last_day
+    where a.day > l.before_30d and a.day <= l.last_day
     group by a.manager_id
 ),
 

@@ -5,21 +5,35 @@ with clicks as (
     select c.publisher_id, o.category, c.traffic_source, sum(c.clean_clicks) as clean_clicks
     from {{ ref('int_clicks_daily') }} as c
     left join {{ ref('int_offers_current') }} as o on o.offer_id = c.offer_id
-    group by all
+    group by c.publisher_id, o.category, c.traffic_source
 ),
 
 main_category as (
     select publisher_id, category from (
-        select publisher_id, category, sum(clean_clicks) as n from clicks group by all
-    ) as t
-    qualify row_number() over (partition by publisher_id order by n desc, category) = 1
+        select publisher_id, category,
+               row_number() over (
+                   partition by publisher_id order by n desc nulls last, category asc nulls last
+               ) as rank_in_publisher
+        from (
+            select publisher_id, category, sum(clean_clicks) as n
+            from clicks group by publisher_id, category
+        ) as t
+    ) as ranked
+    where rank_in_publisher = 1
 ),
 
 main_channel as (
     select publisher_id, traffic_source from (
-        select publisher_id, traffic_source, sum(clean_clicks) as n from clicks group by all
-    ) as t
-    qualify row_number() over (partition by publisher_id order by n desc, traffic_source) = 1
+        select publisher_id, traffic_source,
+               row_number() over (
+                   partition by publisher_id order by n desc nulls last, traffic_source asc nulls last
+               ) as rank_in_publisher
+        from (
+            select publisher_id, traffic_source, sum(clean_clicks) as n
+            from clicks group by publisher_id, traffic_source
+        ) as t
+    ) as ranked
+    where rank_in_publisher = 1
 )
 
 select
@@ -31,4 +45,7 @@ select
 from {{ ref('dim_publishers') }} as p
 left join main_category as mc on mc.publisher_id = p.publisher_id
 left join main_channel as ch on ch.publisher_id = p.publisher_id
-group by all
+group by
+    {{ month_start('p.registered_day') }},
+    coalesce(mc.category, 'none'),
+    coalesce(ch.traffic_source, p.main_channel, 'unknown')

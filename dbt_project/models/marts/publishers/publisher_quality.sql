@@ -3,7 +3,10 @@
 -- contributed (revenue - payout of its approved conversions).
 with daily as (select * from {{ ref('fct_publisher_daily') }}),
 
-last_day as (select max(day) as last_day from {{ ref('int_reporting_days') }}),
+last_day as (  -- the last 30 days: day > before_30d
+    select {{ shift_days('last_day', -30) }} as before_30d
+    from (select max(day) as last_day from {{ ref('int_reporting_days') }}) as d
+),
 
 agg as (
     select
@@ -14,12 +17,12 @@ agg as (
         sum(d.conversions) as conversions, sum(d.approved) as approved,
         sum(d.rejected) as rejected, sum(d.trash) as trash,
         sum(d.revenue) as revenue, sum(d.payout) as payout,
-        sum(d.clean_clicks) filter (where d.day > l.last_day - 30) as clean_clicks_30d,
-        sum(d.approved) filter (where d.day > l.last_day - 30)     as approved_30d,
-        sum(d.rejected) filter (where d.day > l.last_day - 30)     as rejected_30d,
-        sum(d.trash) filter (where d.day > l.last_day - 30)        as trash_30d,
-        sum(d.payout) filter (where d.day > l.last_day - 30)       as payout_30d,
-        sum(d.revenue - d.payout) filter (where d.day > l.last_day - 30) as margin_30d
+        sum(d.clean_clicks) filter (where d.day > l.before_30d) as clean_clicks_30d,
+        sum(d.approved) filter (where d.day > l.before_30d)     as approved_30d,
+        sum(d.rejected) filter (where d.day > l.before_30d)     as rejected_30d,
+        sum(d.trash) filter (where d.day > l.before_30d)        as trash_30d,
+        sum(d.payout) filter (where d.day > l.before_30d)       as payout_30d,
+        sum(d.revenue - d.payout) filter (where d.day > l.before_30d) as margin_30d
     from daily as d
     cross join last_day as l
     group by d.publisher_id
