@@ -31,6 +31,7 @@ from ingest.manifest import (
     last_delivery,
 )
 from ingest.pii import hash_series
+from ingest.raw_export import export_table
 from ingest.readers import BAD_SCHEMA, FileRejected
 from ingest.readers.delimited import read_delimited
 from ingest.readers.jsonl import document_records, read_json_records
@@ -94,6 +95,7 @@ class SourceReport:
     files: list[FileReport] = field(default_factory=list)
     released: int = 0  # previously quarantined rows loaded in this run (id / rate now known)
     stray_files: list[str] = field(default_factory=list)
+    exported: bool = False  # raw.<t> (re)written as <raw>/<t>/part-0.parquet in this run
     seconds: float = 0.0
 
     @property
@@ -936,6 +938,8 @@ def _ingest(
     order = {lf.rel_path: i for i, lf in enumerate(files)}
     report.files.sort(key=lambda f: order.get(f.file_path, len(order)))
     report.released = release_quarantined(con, settings, spec, run_id, lookups)
+    if spec.target == "table":  # after every commit of the source: the file follows the table
+        report.exported = export_table(con, settings.paths.raw, spec.table)
     report.stray_files = _record_strays(con, settings, run_id, [spec.pattern.folder])
     report.seconds = time.perf_counter() - started
     return report

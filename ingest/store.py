@@ -1,4 +1,4 @@
-"""Writing raw rows: DuckDB tables replaced per source file, Parquet partitions renamed in.
+"""Writing raw rows: DuckDB tables replaced per source file, Parquet files renamed in.
 
 Both writers replace *exactly what one file contributed*, so a corrected delivery is a
 replacement, not an append, and a rerun after a crash converges to the same state:
@@ -25,19 +25,43 @@ def partition_path(raw_root: Path, dataset: str, day: date) -> Path:
     return raw_root / dataset / f"day={day.isoformat()}" / PART_NAME
 
 
-def write_partition(path: Path, rows: pl.DataFrame) -> None:
-    """Atomically put ``rows`` in place as the partition file (written beside, renamed)."""
+def table_path(raw_root: Path, table: str) -> Path:
+    """The one Parquet file of a non-partitioned raw table (``<raw>/<table>/part-0.parquet``)."""
+    return raw_root / table / PART_NAME
+
+
+def temp_path(path: Path) -> Path:
+    """Where ``path`` is written before the rename: hidden, so no ``*.parquet`` reader sees it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    rows.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def install(tmp: Path, path: Path, *, sync: bool = True) -> None:
+    """Rename a fully written ``tmp`` over ``path`` (after an fsync, unless the caller syncs
+    a whole batch itself) and remove temp files that crashed writers left beside it."""
+    if sync:
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
-    # A writer killed between write and rename leaves its temp file behind (invisible to the
-    # ``*.parquet`` readers, but a whole day of clicks on disk). Writers are serialised by the
-    # warehouse lock the ingesting process holds, so any other temp file here is such a leftover.
+    remove_stale_temps(path)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete temp files of ``path`` left by writers killed between write and rename.
+
+    They are invisible to ``*.parquet`` readers but can hold a whole day of clicks on disk.
+    Writers are serialised by the warehouse lock the ingesting process holds, so any temp
+    file of ``path`` that exists outside a write is such a leftover.
+    """
     for stale in path.parent.glob(f".{path.name}.tmp-*"):
         stale.unlink(missing_ok=True)
+
+
+def write_partition(path: Path, rows: pl.DataFrame) -> None:
+    """Atomically put ``rows`` in place as the partition file (written beside, renamed)."""
+    tmp = temp_path(path)
+    rows.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
+    install(tmp, path)
 
 
 def read_partition(path: Path, columns: list[str] | None = None) -> pl.DataFrame | None:
