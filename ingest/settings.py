@@ -68,6 +68,33 @@ class DuckDBSettings:
     threads: int = 2
 
 
+ENGINES = ("duckdb", "spark")
+"""The engines dbt can build the warehouse on (dbt_project/profiles.yml has one target each)."""
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    """Which engine builds the marts (docs/engines.md). DuckDB is the embedded default; "spark"
+    runs the same dbt project through dbt-spark (`dbt build --target spark`) and downstream
+    readers see its Parquet marts through ingest.marts. Env CPA_ENGINE overrides."""
+
+    engine: str = "duckdb"
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """The local Spark session of the spark engine (dbt-spark `method: session`).
+
+    ``dir`` holds Spark's metastore and warehouse (marts as Parquet under
+    ``<dir>/warehouse/marts.db/<table>``); default ``<data>/spark``. dbt's profile reads these
+    as CPA_SPARK_DIR, CPA_SPARK_MASTER and CPA_SPARK_DRIVER_MEMORY, which also override here.
+    """
+
+    master: str = "local[2]"
+    driver_memory: str = "4g"
+    dir: Path | None = None
+
+
 @dataclass(frozen=True)
 class IngestSettings:
     max_quarantine_share: float = 0.05
@@ -153,6 +180,8 @@ class Settings:
     paths: Paths = field(default_factory=Paths)
     network: Network = field(default_factory=Network)
     duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
+    warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
+    spark: SparkSettings = field(default_factory=SparkSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     metrics: MetricSettings = field(default_factory=MetricSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
@@ -165,11 +194,24 @@ class Settings:
         """A copy pointing at other folders (tests and benchmarks use this)."""
         return replace(self, paths=replace(self.paths, **kwargs))
 
+    def with_engine(self, engine: str, *, spark_dir: Path | None = None) -> Settings:
+        """A copy building on another engine (tests compare both on one warehouse)."""
+        _check_engine(engine, "with_engine()")
+        spark = replace(self.spark, dir=spark_dir) if spark_dir is not None else self.spark
+        return replace(self, warehouse=WarehouseSettings(engine=engine), spark=spark)
+
+    @property
+    def spark_dir(self) -> Path:
+        """Spark's metastore + warehouse folder ([spark] dir, default <data>/spark)."""
+        return self.spark.dir or self.paths.data / "spark"
+
 
 _SECTIONS = {
     "paths": Paths,
     "network": Network,
     "duckdb": DuckDBSettings,
+    "warehouse": WarehouseSettings,
+    "spark": SparkSettings,
     "ingest": IngestSettings,
     "metrics": MetricSettings,
     "alerts": AlertSettings,
@@ -180,9 +222,22 @@ _SECTIONS = {
 }
 
 # Path-valued keys outside [paths]: resolved relative to the config file like [paths] entries.
-_PATH_KEYS = {("routing", "recipients_file")}
+_PATH_KEYS = {("routing", "recipients_file"), ("spark", "dir")}
 
 _PATH_ENV = {"landing": "CPA_LANDING_DIR", "data": "CPA_DATA_DIR", "warehouse": "CPA_WAREHOUSE"}
+
+# Environment overrides of the engine settings: the same names dbt's profile reads.
+_SPARK_ENV = {"master": "CPA_SPARK_MASTER", "driver_memory": "CPA_SPARK_DRIVER_MEMORY"}
+
+
+def _check_engine(engine: str, where: str) -> None:
+    if engine not in ENGINES:
+        allowed = " or ".join(f'"{e}"' for e in ENGINES)
+        raise ConfigError(
+            f"{where}: unknown engine {engine!r}; allowed: {allowed}. Set it in cpa.toml "
+            '[warehouse] engine (e.g. engine = "duckdb") or with the environment variable '
+            "CPA_ENGINE."
+        )
 
 
 def _coerce(section: str, key: str, value: Any, expected: type, base: Path) -> Any:
@@ -248,11 +303,27 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
     }
     if overrides:
         settings = settings.with_paths(**overrides)
+    settings = _engine_overrides(settings, path)
     if settings.alerts.language not in ("en", "ru"):
         raise ConfigError(
             f"[alerts] language must be 'en' or 'ru', got {settings.alerts.language!r}"
         )
     return settings
+
+
+def _engine_overrides(settings: Settings, config_file: Path) -> Settings:
+    """CPA_ENGINE / CPA_SPARK_* over the file, then the engine name checked."""
+    engine = os.environ.get("CPA_ENGINE") or settings.warehouse.engine
+    where = "CPA_ENGINE" if os.environ.get("CPA_ENGINE") else f"{config_file}: [warehouse] engine"
+    _check_engine(engine, where)
+    spark = {key: os.environ[env] for key, env in _SPARK_ENV.items() if os.environ.get(env)}
+    if os.environ.get("CPA_SPARK_DIR"):
+        spark["dir"] = Path(os.environ["CPA_SPARK_DIR"]).expanduser().resolve()
+    return replace(
+        settings,
+        warehouse=replace(settings.warehouse, engine=engine),
+        spark=replace(settings.spark, **spark),
+    )
 
 
 def hash_key(*, allow_demo: bool = False) -> bytes:

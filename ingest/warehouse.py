@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest import marts
 from ingest.settings import Settings
 
 
@@ -25,7 +26,43 @@ def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyCo
 
     DuckDB allows one writer per file: writers are serialised by the orchestrator (a
     concurrency pool of 1); readers that must not wait use the published snapshot instead.
+
+    On the spark engine ``marts.<table>`` is made to read Spark's Parquet marts
+    (:func:`ingest.marts.attach_marts`). A read-only connection that finds them out of date
+    (right after a Spark build) refreshes them through a short writer first.
     """
+    con = _open(settings, read_only=read_only)
+    if settings.warehouse.engine != "spark":
+        return con
+    if not read_only:
+        _attach_or_close(con, settings)
+        return con
+    stale = marts.marts_out_of_date(con, settings)
+    if not stale:
+        return con
+    con.close()
+    try:
+        writer = _open(settings, read_only=False)
+    except WarehouseBusyError as exc:
+        raise marts.MartsOutOfDateError(
+            f"the Spark marts under {marts.spark_schema_dir(settings)} changed since the "
+            f"warehouse's views of them were made ({', '.join(stale[:5])}), and refreshing "
+            f"them needs the warehouse for a moment: {exc}"
+        ) from exc
+    with writer:
+        marts.attach_marts(writer, settings)
+    return _open(settings, read_only=True)
+
+
+def _attach_or_close(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    try:
+        marts.attach_marts(con, settings)
+    except BaseException:
+        con.close()
+        raise
+
+
+def _open(settings: Settings, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     path = settings.paths.warehouse_file
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,17 +29,18 @@ class WarehouseResource(dg.ConfigurableResource):
     def settings(self) -> Settings:
         return load_settings(self.config_file)
 
+    @property
+    def dbt_target(self) -> str:
+        """The dbt target of the configured engine ([warehouse] engine / CPA_ENGINE): the
+        profile has one output per engine, so the asset graph is the same for both."""
+        return self.settings.warehouse.engine
+
     @contextmanager
     def dbt_env(self) -> Iterator[None]:
         """Expose the warehouse paths to the dbt subprocess (its profile reads them through
         `env_var`) for the duration of the block only, so nothing leaks into later work of
         this process."""
-        paths = self.settings.paths
-        values = {
-            "CPA_WAREHOUSE": str(paths.warehouse_file),
-            "CPA_RAW_DIR": str(paths.raw),
-            "CPA_TMP_DIR": str(paths.tmp),
-        }
+        values = dbt_env_values(self.settings)
         saved = {key: os.environ.get(key) for key in values}
         os.environ.update(values)
         try:
@@ -50,6 +51,20 @@ class WarehouseResource(dg.ConfigurableResource):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def dbt_env_values(settings: Settings) -> dict[str, str]:
+    """What dbt_project/profiles.yml reads with `env_var`, from the settings: one source."""
+    paths = settings.paths
+    return {
+        "CPA_WAREHOUSE": str(paths.warehouse_file),
+        "CPA_RAW_DIR": str(paths.raw),
+        "CPA_TMP_DIR": str(paths.tmp),
+        "CPA_DUCKDB_MEMORY_LIMIT": settings.duckdb.memory_limit,
+        "CPA_SPARK_DIR": str(settings.spark_dir),
+        "CPA_SPARK_MASTER": settings.spark.master,
+        "CPA_SPARK_DRIVER_MEMORY": settings.spark.driver_memory,
+    }
 
 
 def dbt_executable() -> str:

@@ -10,6 +10,7 @@ import pytest
 from ingest_contract_files import base_world, settings_for
 from reliability.tally import record
 
+from ingest.marts import EngineUnavailableError, require_engine
 from ingest.pipeline import ingest_all
 from ingest.settings import REPO_ROOT, ConfigError, hash_key, load_settings
 
@@ -23,6 +24,9 @@ BAD_FILES = [
     ("[metrics]\ntier_a_min_revenue_90d = [1]\n", ["[metrics] tier_a_min_revenue_90d"]),
     ("[network\ntimezone = 1\n", ["not valid TOML"]),
     ("duckdb = 1\n", ["[duckdb] must be a table"]),
+    ("[warehouse]\nengine = \"postgres\"\n",
+     ["[warehouse] engine", "'postgres'", '"duckdb" or "spark"', "CPA_ENGINE"]),
+    ("[spark]\ndir = 5\n", ["[spark] dir", "path"]),
 ]
 
 
@@ -71,3 +75,33 @@ def test_cli_reports_a_bad_setting_in_one_line(tmp_path):
     assert run.returncode == 2, run
     assert "[duckdb] memory_limt" in run.stderr and "Traceback" not in run.stderr, run.stderr
     record("configuration", "ingest.cli with a misspelt setting", inputs=1)
+
+
+def test_engine_from_environment_is_checked_and_spark_settings_follow_env(tmp_path, monkeypatch):
+    cfg = tmp_path / "cpa.toml"
+    cfg.write_text('[warehouse]\nengine = "spark"\n[spark]\ndir = "sp"\n', encoding="utf-8")
+    settings = load_settings(cfg)
+    assert settings.warehouse.engine == "spark" and settings.spark_dir == tmp_path / "sp"
+    monkeypatch.setenv("CPA_ENGINE", "duckdb")
+    monkeypatch.setenv("CPA_SPARK_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("CPA_SPARK_MASTER", "local[1]")
+    settings = load_settings(cfg)
+    assert settings.warehouse.engine == "duckdb"
+    assert (settings.spark_dir, settings.spark.master) == (tmp_path / "elsewhere", "local[1]")
+    monkeypatch.setenv("CPA_ENGINE", "oracle")
+    with pytest.raises(ConfigError, match=r"CPA_ENGINE: unknown engine 'oracle'.*\[warehouse\]"):
+        load_settings(cfg)
+    record("configuration", "CPA_ENGINE names an unknown engine", inputs=1)
+
+
+def test_spark_engine_without_java_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("CPA_ENGINE", "spark")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on PATH
+    settings = load_settings()
+    with pytest.raises(EngineUnavailableError) as err:
+        require_engine(settings)
+    message = str(err.value)
+    for part in ("openjdk-17-jre-headless", "make setup-spark", 'engine = "duckdb"', "CPA_ENGINE"):
+        assert part in message, (part, message)
+    require_engine(settings.with_engine("duckdb"))  # the embedded engine needs nothing
+    record("configuration", "spark engine chosen on a machine without Java", inputs=1)

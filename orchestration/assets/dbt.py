@@ -11,6 +11,7 @@ from dataclasses import asdict
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from ingest.marts import mart_relations, require_engine
 from ingest.settings import Settings
 from ingest.warehouse import connect
 from orchestration.dbt_project import dbt_project
@@ -26,7 +27,14 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
 def warehouse_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    args = ["build", "--vars", json.dumps(dbt_vars(warehouse.settings))]
+    require_engine(warehouse.settings)  # spark without Java/PySpark: say what to install
+    args = [
+        "build",
+        "--target",
+        warehouse.dbt_target,
+        "--vars",
+        json.dumps(dbt_vars(warehouse.settings)),
+    ]
     with warehouse.dbt_env():
         events = list(dbt.cli(args, context=context).stream())
     yield from with_row_counts(context, events, warehouse.settings)
@@ -37,16 +45,12 @@ def with_row_counts(context: dg.AssetExecutionContext, events: list, settings: S
 
     dagster-dbt's own `fetch_row_counts()` queries through dbt's adapter while dbt is still
     writing, and leaves that DuckDB connection open in this process: on a one-writer file the
-    next asset of the run could then not open the warehouse.
+    next asset of the run could then not open the warehouse. On the spark engine the marts are
+    counted over their Parquet (connect() refreshes the views of them); Spark's intermediate
+    tables get no count.
     """
     with connect(settings, read_only=True) as con:
-        tables = {
-            (schema, name)
-            for schema, name in con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_type = 'BASE TABLE'"
-            ).fetchall()
-        }
+        tables = mart_relations(con)
         for event in events:
             if isinstance(event, dg.Output):
                 path = context.asset_key_for_output(event.output_name).path
