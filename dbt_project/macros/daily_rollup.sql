@@ -9,13 +9,15 @@ with clicks as (
     select day, {{ dimension }},
            cast(sum(clicks) as bigint) as clicks, cast(sum(clean_clicks) as bigint) as clean_clicks,
            cast(sum(bot_clicks) as bigint) as bot_clicks
-    from {{ ref('int_clicks_daily') }} group by all
+    from {{ ref('int_clicks_daily') }}
+    group by day, {{ dimension }}
 ),
 
 conversions as (
     select day, {{ dimension }},
            {{ conversion_sums(with_hold=false) }}
-    from {{ ref('int_conversions_daily') }} group by all
+    from {{ ref('int_conversions_daily') }}
+    group by day, {{ dimension }}
 ),
 
 joined as (

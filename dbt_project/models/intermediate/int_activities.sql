@@ -1,7 +1,10 @@
 -- CRM activities, one row per activity_id (first delivery wins), on the reporting day of
 -- occurred_at whatever file brought it (sources.md reading 7).
+with activities as (
+    {{ first_row_per(ref('stg_activities'), 'activity_id', 'source_file, source_line') }}
+)
+
 select
     *,
     {{ reporting_day('occurred_at') }} as day
-from {{ ref('stg_activities') }}
-qualify row_number() over (partition by activity_id order by source_file, source_line) = 1
+from activities

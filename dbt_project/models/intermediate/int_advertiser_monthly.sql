@@ -14,7 +14,7 @@ monthly as (
            sum(revenue) as revenue, sum(payout) as payout,
            cast(sum(conversions) as bigint) as conversions
     from {{ ref('int_conversions_daily') }}
-    group by all
+    group by {{ month_start('day') }}, advertiser_id
 )
 
 select

@@ -2,13 +2,9 @@
 -- that manager's team lead (who receives the alerts). One row per advertiser_id; a company
 -- listed twice for one advertiser keeps the most recently updated record.
 with companies as (
-    select *
-    from {{ ref('stg_companies') }}
-    where advertiser_id is not null
-    qualify row_number() over (
-        partition by advertiser_id
-        order by snapshot_date desc, updated_at desc, source_file desc, source_line desc
-    ) = 1
+    {{ first_row_per(ref('stg_companies'), 'advertiser_id',
+                     'snapshot_date desc, updated_at desc, source_file desc, source_line desc',
+                     where='advertiser_id is not null') }}
 )
 
 select

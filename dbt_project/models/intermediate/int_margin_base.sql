@@ -14,4 +14,6 @@ left join {{ ref('int_offer_state_daily') }} as state
     on state.offer_id = c.offer_id and state.day = c.day
 left join {{ ref('int_offers_current') }} as cur on cur.offer_id = c.offer_id
 where c.approved > 0
-group by all
+group by
+    c.day, c.offer_id, c.advertiser_id, coalesce(state.category, cur.category, 'unknown'),
+    c.publisher_id, c.traffic_source

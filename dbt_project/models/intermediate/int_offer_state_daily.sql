@@ -4,11 +4,7 @@
 -- An offer missing from the newest snapshot on or before a day has no state that day.
 with snapshots as (
     -- one row per offer per snapshot (a corrected redelivery wins: later file, later line)
-    select *
-    from {{ ref('stg_offers') }}
-    qualify row_number() over (
-        partition by snapshot_date, offer_id order by source_file desc, source_line desc
-    ) = 1
+    {{ first_row_per(ref('stg_offers'), 'snapshot_date, offer_id', 'source_file desc, source_line desc') }}
 ),
 
 snapshot_dates as (

@@ -1,6 +1,2 @@
 -- Each offer as the newest snapshot that lists it describes it.
-select *
-from {{ ref('stg_offers') }}
-qualify row_number() over (
-    partition by offer_id order by snapshot_date desc, source_file desc, source_line desc
-) = 1
+{{ first_row_per(ref('stg_offers'), 'offer_id', 'snapshot_date desc, source_file desc, source_line desc') }}

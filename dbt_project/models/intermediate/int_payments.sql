@@ -2,11 +2,7 @@
 -- too), with the invoice they pay when it exists and is not void. A payment naming no invoice,
 -- a void one or an unknown number is the advertiser's unallocated credit (sources.md reading 5).
 with payments as (
-    select *
-    from {{ ref('stg_payments') }}
-    qualify row_number() over (
-        partition by payment_number order by file_month, source_file, source_line
-    ) = 1
+    {{ first_row_per(ref('stg_payments'), 'payment_number', 'file_month, source_file, source_line') }}
 ),
 
 invoices as (

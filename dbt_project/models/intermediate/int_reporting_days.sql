@@ -10,9 +10,7 @@ with bounds as (
 ),
 
 spine as (
-    select cast(unnest(generate_series(
-        cast(bounds.first_day as timestamp), cast(bounds.last_day as timestamp), interval 1 day
-    )) as date) as day
+    select {{ day_series('bounds.first_day', 'bounds.last_day') }} as day
     from bounds
     where bounds.first_day is not null
 )

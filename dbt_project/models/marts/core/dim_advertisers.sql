@@ -23,15 +23,19 @@ offer_categories as (
     group by advertiser_id, category
 ),
 
-main_category as (
-    select o.advertiser_id, o.category
+ranked_categories as (
+    select o.advertiser_id, o.category,
+           row_number() over (
+               partition by o.advertiser_id
+               order by coalesce(r.revenue, 0) desc, o.offers desc, o.category nulls last
+           ) as category_rank
     from offer_categories as o
     left join category_revenue as r
         on r.advertiser_id = o.advertiser_id and r.category = o.category
-    qualify row_number() over (
-        partition by o.advertiser_id
-        order by coalesce(r.revenue, 0) desc, o.offers desc, o.category
-    ) = 1
+),
+
+main_category as (
+    select advertiser_id, category from ranked_categories where category_rank = 1
 ),
 
 first_revenue as (
@@ -47,7 +51,7 @@ recent as (
     select d.advertiser_id, cast(sum(d.conversions) as bigint) as conversions_28d
     from {{ ref('int_conversions_daily') }} as d
     cross join last_day
-    where d.day > last_day.last_day - 28 and d.day <= last_day.last_day
+    where d.day > {{ dbt.dateadd('day', -28, 'last_day.last_day') }} and d.day <= last_day.last_day
     group by d.advertiser_id
 ),
 

@@ -8,7 +8,7 @@ select
     registered_at,
     {{ reporting_day('registered_at') }} as registered_day,
     traffic_types,
-    traffic_types[1] as main_channel,
+    {{ array_first('traffic_types') }} as main_channel,
     status,
     manager_id
 from {{ ref('int_publishers_current') }}

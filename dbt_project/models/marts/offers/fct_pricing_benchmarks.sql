@@ -15,15 +15,15 @@ with offers as (
 select
     category,
     payout_model,
-    count(*)                                               as active_offers,
-    quantile_cont(price, 0.25)      as price_p25,
-    quantile_cont(price, 0.50)      as price_p50,
-    quantile_cont(price, 0.75)      as price_p75,
-    quantile_cont(payout, 0.25)     as payout_p25,
-    quantile_cont(payout, 0.50)     as payout_p50,
-    quantile_cont(payout, 0.75)     as payout_p75,
-    quantile_cont(margin_pct, 0.25) as margin_pct_p25,
-    quantile_cont(margin_pct, 0.50) as margin_pct_p50,
-    quantile_cont(margin_pct, 0.75) as margin_pct_p75
+    count(*)                                                   as active_offers,
+    percentile_cont(0.25) within group (order by price)        as price_p25,
+    percentile_cont(0.50) within group (order by price)        as price_p50,
+    percentile_cont(0.75) within group (order by price)        as price_p75,
+    percentile_cont(0.25) within group (order by payout)       as payout_p25,
+    percentile_cont(0.50) within group (order by payout)       as payout_p50,
+    percentile_cont(0.75) within group (order by payout)       as payout_p75,
+    percentile_cont(0.25) within group (order by margin_pct)   as margin_pct_p25,
+    percentile_cont(0.50) within group (order by margin_pct)   as margin_pct_p50,
+    percentile_cont(0.75) within group (order by margin_pct)   as margin_pct_p75
 from offers
 group by category, payout_model
