@@ -35,7 +35,8 @@ invoices as (
         coalesce(paid.paid, 0)  as paid,
         coalesce(paid.payments, 0) as payments,
         paid.last_payment_date,
-        {{ dbt.datediff('inv.due_date', 'last_day.last_day', 'day') }} as days_after_due
+        -- bigint on every engine (Spark's datediff is an int)
+        cast({{ dbt.datediff('inv.due_date', 'last_day.last_day', 'day') }} as {{ dbt.type_bigint() }}) as days_after_due
     from {{ ref('int_invoices_latest') }} as inv
     cross join last_day
     left join paid on paid.invoice_number = inv.invoice_number
