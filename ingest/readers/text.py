@@ -25,6 +25,17 @@ def gunzip(data: bytes) -> bytes:
     """Decompress a gzip file completely; a truncated or corrupt stream rejects the file."""
     if not data:
         raise FileRejected("unreadable_file", "the file is empty (0 bytes)")
+    # Fast path: one inflate of a single-member stream (zlib checks the gzip CRC and length),
+    # without gzip.decompress's member loop and final join (one copy of the whole content
+    # less). Anything unusual (several members, padding, an error) takes the reference path
+    # below, so results and error messages are exactly gzip.decompress's.
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data)
+        if inflater.eof and not inflater.unused_data:
+            return out
+    except zlib.error:
+        pass
     try:
         return gzip.decompress(data)
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
@@ -77,7 +88,9 @@ def split_lines(text: str) -> pl.DataFrame:
     if not text:
         return pl.DataFrame(schema={"_source_line": pl.Int64, "_text": pl.String})
     if len(text) < (1 << 20):  # small files: a plain split beats the Arrow round trip
-        parts = [t[:-1] if t.endswith("\r") else t for t in text.split("\n")]
+        parts = text.split("\n")
+        if "\r" in text:
+            parts = [t[:-1] if t.endswith("\r") else t for t in parts]
         return pl.DataFrame(
             {"_source_line": range(1, len(parts) + 1), "_text": parts},
             schema={"_source_line": pl.Int64, "_text": pl.String},

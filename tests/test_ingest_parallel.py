@@ -1,0 +1,73 @@
+"""Files of a batch are decoded and their partitions written on several threads: the output
+(raw rows, Parquet partitions, manifest, quarantine with file/line/reason) is the same as with
+one thread, whatever finishes first."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ingest_contract_files import (
+    base_world,
+    click_line,
+    conversion,
+    query,
+    settings_for,
+    write_clicks,
+    write_conversions,
+)
+
+from ingest.pipeline import ingest_all
+from ingest.settings import DuckDBSettings
+
+
+def _world(settings) -> None:
+    land = settings.paths.landing
+    base_world(land)
+    for n, day in enumerate(["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]):
+        lines = [click_line(1000 * n + i, day) for i in range(30)]
+        lines[3] = lines[3] + ",extra"  # bad_field_count
+        lines[5] = click_line(7, day, offer=999)  # unknown_id (held)
+        if day == "2026-11-21":
+            lines.append(click_line(1000 * 1 + 2, day))  # repeat of the day before: dedup
+        write_clicks(land, day, lines)
+        rows = [conversion(100 * n + i, day) for i in range(10)]
+        rows.append("{not json")
+        write_conversions(land, day, rows)
+    bad = write_clicks(land, "2026-11-18", [click_line(1, "2026-11-18")])
+    bad.write_bytes(bad.read_bytes()[:-6])  # truncated gzip: the file is rejected
+
+
+def _state(settings) -> dict:
+    out = {}
+    for t in ("offers", "publishers", "activities", "invoices"):
+        out[t] = query(settings, f"SELECT * FROM raw.{t} ORDER BY ALL")
+    for ds in ("clicks", "conversions"):
+        files = sorted(p.relative_to(settings.paths.raw).as_posix()
+                       for p in (settings.paths.raw / ds).glob("day=*/*.parquet"))
+        out[ds + "_files"] = files
+        out[ds] = query(settings, f"SELECT * FROM read_parquet('{settings.paths.raw}/{ds}/*/"
+                                  "*.parquet', hive_partitioning = true) ORDER BY ALL")
+    out["manifest"] = query(settings, "SELECT source, file_path, outcome, reason, detail, "
+                                      "rows_read, rows_loaded, rows_deduplicated, "
+                                      "rows_quarantined FROM meta.file_manifest ORDER BY ALL")
+    out["quarantine"] = query(settings, "SELECT source, file_path, line, field, value, reason, "
+                                        "detail, record::VARCHAR FROM meta.quarantine "
+                                        "ORDER BY ALL")
+    return out
+
+
+def test_output_does_not_depend_on_the_number_of_threads(tmp_path, monkeypatch):
+    monkeypatch.setenv("CPA_HASH_KEY", "parallel-test-key")
+    states = []
+    for threads in (1, 2):
+        s = settings_for(tmp_path / f"t{threads}")
+        s = dataclasses.replace(s, duckdb=DuckDBSettings(threads=threads))
+        _world(s)
+        ingest_all(s)
+        states.append(_state(s))
+    one = states[0]
+    assert len(one["clicks_files"]) == 5  # 4 days + base day; the truncated file has none
+    reasons = {r[5] for r in one["quarantine"]}
+    assert {"bad_field_count", "unknown_id", "invalid_json", "unreadable_file"} <= reasons
+    assert any(r[7] > 0 for r in one["manifest"] if r[0] == "clicks")  # a repeat dropped
+    assert states[1] == one
