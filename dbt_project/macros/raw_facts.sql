@@ -2,40 +2,50 @@
     (docs/raw_layer.md). These macros read them, detect which partitions changed since a model
     last consumed them, and drive the incremental models from that.
 
-    Where the raw folder is: env CPA_RAW_DIR (the orchestrator exports it), default data/raw. -#}
+    Where the raw folder is: env CPA_RAW_DIR (the orchestrator exports it), default data/raw.
+    Engine-specific parts are dispatched (duckdb__ / spark__): listing the partition files and
+    clearing the days a run rebuilds; everything else is plain SQL both engines run. -#}
 
 {% macro raw_dir() -%}{{ return(env_var('CPA_RAW_DIR', 'data/raw') | replace('\\', '/')) }}{%- endmacro %}
 
 {% macro raw_glob(dataset) -%}{{ return(raw_dir() ~ '/' ~ dataset ~ '/*/*.parquet') }}{%- endmacro %}
 
-{#- True when at least one partition file of the dataset exists (checked at run time only). -#}
+{#- True when at least one partition file of the dataset exists (checked at run time only).
+    DuckDB: glob the files (read_parquet fails on an empty glob). Spark: always true, the source
+    table (engine_sources.sql) exists with its declared schema and simply reads empty. -#}
 {% macro raw_files_exist(dataset) %}
+    {{ return(adapter.dispatch('raw_files_exist', 'cpa_warehouse')(dataset)) }}
+{% endmacro %}
+
+{% macro default__raw_files_exist(dataset) %}
     {%- if not execute -%}{{ return(true) }}{%- endif -%}
     {%- set result = run_query("select count(*) from glob('" ~ raw_glob(dataset) ~ "')") -%}
     {{ return(result.columns[0].values()[0] > 0) }}
 {% endmacro %}
 
+{% macro spark__raw_files_exist(dataset) %}{{ return(true) }}{% endmacro %}
+
 {#- Typed empty relations, so that a warehouse with no partition yet still builds (empty facts). -#}
 {% macro empty_raw_fact(dataset) -%}
     {%- if dataset == 'clicks' -%}
-    (select cast(null as varchar) as click_id, cast(null as timestamp) as ts,
+    (select cast(null as {{ dbt.type_string() }}) as click_id, cast(null as timestamp) as ts,
             cast(null as bigint) as offer_id, cast(null as bigint) as publisher_id,
-            cast(null as varchar) as source, cast(null as varchar) as sub_id,
-            cast(null as varchar) as country, cast(null as varchar) as device,
-            cast(null as varchar) as os, cast(null as varchar) as ip_hash,
-            cast(null as varchar) as user_agent_hash, cast(null as boolean) as is_unique,
-            cast(null as boolean) as is_bot, cast(null as varchar) as _source_file,
+            cast(null as {{ dbt.type_string() }}) as source, cast(null as {{ dbt.type_string() }}) as sub_id,
+            cast(null as {{ dbt.type_string() }}) as country, cast(null as {{ dbt.type_string() }}) as device,
+            cast(null as {{ dbt.type_string() }}) as os, cast(null as {{ dbt.type_string() }}) as ip_hash,
+            cast(null as {{ dbt.type_string() }}) as user_agent_hash, cast(null as boolean) as is_unique,
+            cast(null as boolean) as is_bot, cast(null as {{ dbt.type_string() }}) as _source_file,
             cast(null as bigint) as _source_line, cast(null as date) as day
      where 1 = 0)
     {%- else -%}
-    (select cast(null as varchar) as conversion_id, cast(null as varchar) as click_id,
+    (select cast(null as {{ dbt.type_string() }}) as conversion_id, cast(null as {{ dbt.type_string() }}) as click_id,
             cast(null as bigint) as offer_id, cast(null as bigint) as advertiser_id,
-            cast(null as bigint) as publisher_id, cast(null as varchar) as goal,
-            cast(null as varchar) as status, cast(null as timestamp) as created_at,
+            cast(null as bigint) as publisher_id, cast(null as {{ dbt.type_string() }}) as goal,
+            cast(null as {{ dbt.type_string() }}) as status, cast(null as timestamp) as created_at,
             cast(null as timestamp) as updated_at, cast(null as double) as revenue,
-            cast(null as double) as payout, cast(null as varchar) as currency,
-            cast(null as varchar) as sub_id, cast(null as varchar) as country,
-            cast(null as varchar) as comment, cast(null as varchar) as _source_file,
+            cast(null as double) as payout, cast(null as {{ dbt.type_string() }}) as currency,
+            cast(null as {{ dbt.type_string() }}) as sub_id, cast(null as {{ dbt.type_string() }}) as country,
+            cast(null as {{ dbt.type_string() }}) as comment, cast(null as {{ dbt.type_string() }}) as _source_file,
             cast(null as bigint) as _source_line, cast(null as date) as day
      where 1 = 0)
     {%- endif -%}
@@ -53,6 +63,11 @@
     newest modification time. Ingestion rewrites a partition (beside, then rename) whenever its
     content changes, so a changed fingerprint means changed content. -#}
 {% macro raw_partition_listing(dataset) -%}
+    {{ return(adapter.dispatch('raw_partition_listing', 'cpa_warehouse')(dataset)) }}
+{%- endmacro %}
+
+{#- DuckDB: read_blob over the partition files (reads no Parquet content). -#}
+{% macro default__raw_partition_listing(dataset) -%}
     {%- if raw_files_exist(dataset) -%}
     select '{{ dataset }}' as dataset,
            cast(regexp_extract(filename, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
@@ -62,11 +77,25 @@
     from read_blob('{{ raw_glob(dataset) }}')
     group by 1, 2
     {%- else -%}
-    select cast('{{ dataset }}' as varchar) as dataset, cast(null as date) as file_day,
+    select cast('{{ dataset }}' as {{ dbt.type_string() }}) as dataset, cast(null as date) as file_day,
            cast(0 as bigint) as files, cast(0 as bigint) as bytes,
            cast(null as timestamp) as max_mtime
     where 1 = 0
     {%- endif -%}
+{%- endmacro %}
+
+{#- Spark: the binaryFile source lists the files (path, length, modification time) without
+    reading them; a partition whose file has no row is listed too (its days must be rebuilt).
+    The folder exists: the on-run-start hook created the source table over it. -#}
+{% macro spark__raw_partition_listing(dataset) -%}
+    select '{{ dataset }}' as dataset,
+           cast(regexp_extract(path, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
+           count(*) as files,
+           cast(sum(length) as bigint) as bytes,
+           max(cast(modificationTime as timestamp)) as max_mtime
+    from binaryFile.`{{ raw_dir_absolute() }}/{{ dataset }}`
+    where path like '%/day=%/%.parquet'
+    group by 1, 2
 {%- endmacro %}
 
 {#- The plan of an incremental fact model over `dataset`, computed at run time:
@@ -84,31 +113,35 @@
     {%- set plan = {'full': true, 'days': [], 'watermark': none} -%}
     {%- set names = [dataset] + (spread.keys() | list) -%}
     {%- if execute -%}
-        {%- set wm = run_query("select max(observed_at) from " ~ partitions ~ " where dataset in ('" ~ (names | join("', '")) ~ "')") -%}
+        {#- timestamps travel as text: a driver may turn them into local-time datetimes -#}
+        {%- set wm = run_query("select cast(max(observed_at) as " ~ dbt.type_string() ~ ") from " ~ partitions ~ " where dataset in ('" ~ (names | join("', '")) ~ "')") -%}
         {%- do plan.update({'watermark': wm.columns[0].values()[0]}) -%}
         {%- if is_incremental() -%}
-            {%- set old = run_query("select max(_observed_at) from " ~ this).columns[0].values()[0] -%}
+            {%- set old = run_query("select cast(max(_observed_at) as " ~ dbt.type_string() ~ ") from " ~ this).columns[0].values()[0] -%}
             {%- if old is not none -%}
-                {%- set days_sql -%}
+                {#- (dataset, day) for every reporting day touched by any version of a partition
+                    observed since the watermark; the spread is applied here, not in SQL -#}
+                {%- set touched_sql -%}
                     with changed as (
                         select distinct dataset, file_day from {{ partitions }}
                         where observed_at > cast('{{ old }}' as timestamp)
-                    ),
-                    touched as (
-                        select p.dataset, d.day
-                        from {{ partitions }} as p, unnest(p.touched_days) as d(day)
-                        where (p.dataset, p.file_day) in (select dataset, file_day from changed)
                     )
-                    select distinct day from touched where dataset = '{{ dataset }}'
-                    {%- for other, n in spread.items() %}
-                    union
-                    select distinct cast({{ dbt.dateadd('day', 'offs.k', 'touched.day') }} as date)
-                    from touched, range(0, {{ n + 1 }}) as offs(k)
-                    where touched.dataset = '{{ other }}'
-                    {%- endfor %}
-                    order by 1
+                    select distinct p.dataset, cast(d.day as {{ dbt.type_string() }}) as day
+                    from {{ partitions }} as p
+                    join changed on changed.dataset = p.dataset and changed.file_day = p.file_day
+                    {{ unnest_as('p.touched_days', 'd', 'day') }}
+                    where p.dataset in ('{{ names | join("', '") }}')
                 {%- endset -%}
-                {%- do plan.update({'full': false, 'days': run_query(days_sql).columns[0].values() | list}) -%}
+                {%- set days = [] -%}
+                {%- set one = modules.datetime.timedelta(days=1) -%}
+                {%- for row in run_query(touched_sql).rows -%}
+                    {%- set day = modules.datetime.datetime.strptime(row[1] | string, '%Y-%m-%d').date() -%}
+                    {%- set n = 0 if row[0] == dataset else spread[row[0]] -%}
+                    {%- for k in range(n + 1) -%}
+                        {%- if (day + one * k) not in days -%}{%- do days.append(day + one * k) -%}{%- endif -%}
+                    {%- endfor -%}
+                {%- endfor -%}
+                {%- do plan.update({'full': false, 'days': days | sort}) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endif -%}
@@ -134,9 +167,33 @@
 {%- endmacro %}
 
 {#- Pre-hook of an incremental fact: remove the days the plan rebuilds (all of them on a full
-    plan), so a day whose rows all disappeared is emptied too. Runs inside the model's
-    transaction, before the insert. -#}
+    plan), so a day whose rows all disappeared is emptied too.
+    DuckDB: a delete inside the model's transaction, before the append.
+    Spark: drop those day partitions before the insert_overwrite (which alone would leave a day
+    with no new row untouched). Parquet tables have no transactions: a run failing in between
+    leaves the days missing until the next run, which rebuilds them (the watermark did not
+    advance). -#}
 {% macro plan_delete(dataset, day_col, spread={}) -%}
+    {{ return(adapter.dispatch('plan_delete', 'cpa_warehouse')(dataset, day_col, spread)) }}
+{%- endmacro %}
+
+{% macro spark__plan_delete(dataset, day_col, spread={}) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set plan = fact_plan(dataset, spread) -%}
+        {%- if plan.full -%}
+            truncate table {{ this }}
+        {%- elif plan.days | length > 0 -%}
+            alter table {{ this }} drop if exists
+            {% for d in plan.days %}partition ({{ day_col }} = '{{ d }}'){% if not loop.last %}, {% endif %}{% endfor %}
+        {%- else -%}
+            select 1
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__plan_delete(dataset, day_col, spread={}) -%}
     {%- if execute and is_incremental() -%}
         {%- set plan = fact_plan(dataset, spread) -%}
         {%- if plan.full -%}

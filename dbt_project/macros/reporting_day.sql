@@ -4,10 +4,14 @@
     {{ return(adapter.dispatch('reporting_day', 'cpa_warehouse')(ts)) }}
 {%- endmacro %}
 
+{#- DuckDB (and Postgres-like engines): the naive UTC timestamp as an instant, then its wall-clock
+    time in the zone. -#}
 {% macro default__reporting_day(ts) -%}
     cast(timezone('{{ var("timezone") }}', cast({{ ts }} as timestamp) at time zone 'UTC') as date)
 {%- endmacro %}
 
+{#- Spark (session time zone UTC, see profiles.yml): shift the UTC timestamp to the zone's
+    wall-clock time, take its date. -#}
 {% macro spark__reporting_day(ts) -%}
     to_date(from_utc_timestamp({{ ts }}, '{{ var("timezone") }}'))
 {%- endmacro %}

@@ -6,11 +6,7 @@
     since the last run (fact_plan), reading them with a timestamp prefilter; a new day costs in
     proportion to that day. A --full-refresh gives the same rows (tests/test_dbt_incremental). -#}
 {%- set plan = fact_plan('clicks') -%}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ plan_delete('clicks', 'day') }}"
-) }}
+{{ config(fact_config('day', "{{ plan_delete('clicks', 'day') }}")) }}
 
 with clicks as (
     select *, {{ reporting_day('clicked_at') }} as day
@@ -20,10 +16,15 @@ with clicks as (
 
 deduplicated as (
     select *
-    from clicks
-    qualify row_number() over (
-        partition by day, click_id order by file_day, source_file, source_line
-    ) = 1
+    from (
+        select
+            *,
+            row_number() over (
+                partition by day, click_id order by file_day, source_file, source_line
+            ) as delivery
+        from clicks
+    ) as deliveries
+    where delivery = 1
 )
 
 select

@@ -10,11 +10,7 @@
     changed click partition (their conversions' click lookup may change). -#}
 {%- set spread = {'clicks': 30} -%}
 {%- set plan = fact_plan('conversions', spread) -%}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ plan_delete('conversions', 'created_day', {'clicks': 30}) }}"
-) }}
+{{ config(fact_config('created_day', "{{ plan_delete('conversions', 'created_day', {'clicks': 30}) }}")) }}
 
 with events as (
     select *
@@ -50,16 +46,22 @@ clicks as (
 ),
 
 click_sources as (
-    select current_state.conversion_id, clicks.traffic_source
-    from current_state
-    join clicks
-        on clicks.click_id = current_state.click_id
-       and clicks.clicked_at <= current_state.created_at
-       and clicks.clicked_at >= current_state.created_at - interval 30 day
-    qualify row_number() over (
-        partition by current_state.conversion_id
-        order by clicks.clicked_at desc, clicks.traffic_source
-    ) = 1
+    select conversion_id, traffic_source
+    from (
+        select
+            current_state.conversion_id,
+            clicks.traffic_source,
+            row_number() over (
+                partition by current_state.conversion_id
+                order by clicks.clicked_at desc, clicks.traffic_source
+            ) as nearest
+        from current_state
+        join clicks
+            on clicks.click_id = current_state.click_id
+           and clicks.clicked_at <= current_state.created_at
+           and clicks.clicked_at >= current_state.created_at - interval 30 day
+    ) as candidates
+    where nearest = 1
 )
 
 select

@@ -13,8 +13,11 @@
             with listing as ({{ raw_partition_listing(ds) }})
             {%- if is_incremental() %},
             latest as (
-                select * from {{ this }} where dataset = '{{ ds }}'
-                qualify row_number() over (partition by file_day order by observed_at desc) = 1
+                select * from (
+                    select *, row_number() over (partition by file_day order by observed_at desc) as recency
+                    from {{ this }} where dataset = '{{ ds }}'
+                ) as versions
+                where recency = 1
             )
             select listing.file_day from listing
             left join latest on latest.file_day = listing.file_day
@@ -42,14 +45,14 @@ select
     listing.bytes,
     listing.max_mtime,
     coalesce(touched.row_count, 0)                            as row_count,
-    coalesce(touched.touched_days, cast([] as date[]))         as touched_days,
+    coalesce(touched.touched_days, {{ empty_date_array() }})   as touched_days,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as observed_at
 from ({{ raw_partition_listing(ds) }}) as listing
 left join (
     select
         file_day,
         count(*)                                              as row_count,
-        list_sort(list_distinct(list({{ reporting_day(ts_col) }}))) as touched_days
+        {{ sorted_distinct_array(reporting_day(ts_col)) }}     as touched_days
     from {{ ref('stg_' ~ ds) }}
     where {% if changed[ds] | length > 0 -%}
         file_day in ({% for d in changed[ds] %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
