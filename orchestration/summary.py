@@ -73,8 +73,10 @@ def print_summary(settings: Settings, *, elapsed_s: float) -> None:
                 value = con.execute(f"select {expr} from {schema}.{table}").fetchall()[0][0]
                 print(f"  {label:<44} {value:,}")
     paths = settings.paths
-    print("\n== Where things are ==")
+    print(f"\n== Where things are (engine: {settings.warehouse.engine}) ==")
     print(f"  warehouse        {paths.warehouse_file}")
+    if settings.warehouse.engine == "spark":
+        print(f"  marts (Spark)    {settings.spark_dir / 'warehouse' / 'marts.db'}")
     print(f"  raw tracker data {paths.raw}")
     print(f"  BI snapshot      {paths.publish}")
     print(f"  alert feeds      {paths.feeds}")

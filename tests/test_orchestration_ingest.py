@@ -143,6 +143,14 @@ def test_daily_pipeline_job_builds_marts_scores_feeds_and_snapshot(env):
         "alerts/alert_feeds",
         "publish/bi_snapshot",
     } <= materialized
+    counts = {
+        "/".join(e.asset_key.path): e.materialization.metadata.get("dagster/row_count")
+        for e in result.get_asset_materialization_events()
+    }
+    with duckdb.connect(str(env.paths.warehouse_file), read_only=True) as con:
+        offer_rows = con.execute("select count(*) from marts.fct_offer_daily").fetchall()[0][0]
+    assert counts["marts/fct_offer_daily"].value == offer_rows > 0
+    assert "staging/stg_clicks" in counts and counts["staging/stg_clicks"] is None  # a view
     dbt_checks = [e for e in result.get_asset_check_evaluations() if e.asset_key.path[0] != "raw"]
     assert dbt_checks and all(e.passed for e in dbt_checks), [
         e.check_name for e in dbt_checks if not e.passed
