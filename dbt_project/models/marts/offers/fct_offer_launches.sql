@@ -28,10 +28,12 @@ select
     {{ month_start('launches.launch_day') }}                          as launch_month,
     firsts.first_approved_day,
     firsts.first_approved_or_pending_day,
-    {{ dbt.datediff('launches.launch_day', 'firsts.first_approved_day', 'day') }} as days_to_first_approved,
+    cast({{ dbt.datediff('launches.launch_day', 'firsts.first_approved_day', 'day') }} as bigint)
+                                                                      as days_to_first_approved,
     coalesce({{ dbt.datediff('launches.launch_day', 'firsts.first_approved_day', 'day') }}
              < {{ var('launch_activation_days') }}, false)              as is_activated,
-    {{ dbt.datediff('launches.launch_day', 'last_day.last_day', 'day') }} as days_since_launch,
+    cast({{ dbt.datediff('launches.launch_day', 'last_day.last_day', 'day') }} as bigint)
+                                                                      as days_since_launch,
     {{ dbt.datediff('launches.launch_day', 'last_day.last_day', 'day') }}
         >= {{ var('launch_activation_days') }} - 1                        as is_window_complete
 from launches

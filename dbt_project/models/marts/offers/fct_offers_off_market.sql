@@ -15,13 +15,18 @@ flagged as (
         o.*,
         b.price_p25, b.price_p75, b.margin_pct_p25, b.margin_pct_p75,
         {% set f = var('offmarket_iqr_factor') %}
+        -- the distance beyond a fence counts from a millionth on: an offer exactly on a fence is
+        -- not beyond it (of two offers in a group, both are: p75 + IQR/2 is the dearer one), and
+        -- the last bits of the percentile arithmetic differ between engines and builds
         case
-            when o.price < b.price_p25 - {{ f }} * (b.price_p75 - b.price_p25) then 'below'
-            when o.price > b.price_p75 + {{ f }} * (b.price_p75 - b.price_p25) then 'above'
+            when round(o.price - (b.price_p25 - {{ f }} * (b.price_p75 - b.price_p25)), 6) < 0 then 'below'
+            when round(o.price - (b.price_p75 + {{ f }} * (b.price_p75 - b.price_p25)), 6) > 0 then 'above'
         end as price_position,
         case
-            when o.margin_pct < b.margin_pct_p25 - {{ f }} * (b.margin_pct_p75 - b.margin_pct_p25) then 'below'
-            when o.margin_pct > b.margin_pct_p75 + {{ f }} * (b.margin_pct_p75 - b.margin_pct_p25) then 'above'
+            when round(o.margin_pct - (b.margin_pct_p25 - {{ f }} * (b.margin_pct_p75 - b.margin_pct_p25)), 6) < 0
+                then 'below'
+            when round(o.margin_pct - (b.margin_pct_p75 + {{ f }} * (b.margin_pct_p75 - b.margin_pct_p25)), 6) > 0
+                then 'above'
         end as margin_pct_position
     from offers as o
     join {{ ref('fct_pricing_benchmarks') }} as b
