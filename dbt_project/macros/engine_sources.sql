@@ -49,7 +49,7 @@
     from, as on DuckDB): the table location is stored in the metastore, which outlives the run. -#}
 {% macro raw_dir_absolute() -%}
     {%- set d = raw_dir().rstrip('/') -%}
-    {%- if d.startswith('/') or modules.re.match('^[A-Za-z]:/', d) or modules.re.match('^[a-z][a-z0-9+.-]*:/', d) -%}
+    {%- if not execute or d.startswith('/') or modules.re.match('^[A-Za-z]:/', d) or modules.re.match('^[a-z][a-z0-9+.-]*:/', d) -%}
         {{ return(d) }}
     {%- endif -%}
     {%- set cwd = run_query("select reflect('java.lang.System', 'getProperty', 'user.dir')").columns[0].values()[0] -%}

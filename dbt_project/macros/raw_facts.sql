@@ -135,7 +135,7 @@
                 {%- set days = [] -%}
                 {%- set one = modules.datetime.timedelta(days=1) -%}
                 {%- for row in run_query(touched_sql).rows -%}
-                    {%- set day = modules.datetime.datetime.strptime(row[1] | string, '%Y-%m-%d').date() -%}
+                    {%- set day = modules.datetime.datetime.strptime((row[1] | string)[:10], '%Y-%m-%d').date() -%}
                     {%- set n = 0 if row[0] == dataset else spread[row[0]] -%}
                     {%- for k in range(n + 1) -%}
                         {%- if (day + one * k) not in days -%}{%- do days.append(day + one * k) -%}{%- endif -%}
