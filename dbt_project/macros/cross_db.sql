@@ -2,8 +2,9 @@
     on Spark). A model body uses only SQL both engines read alike, dbt's cross-database macros,
     or these. Where the engines differ the macro dispatches (adapter.dispatch, project
     cpa_warehouse) to a duckdb__ and a spark__ implementation; default__ is the DuckDB form.
-    On DuckDB every helper renders exactly what the models used to say, so DuckDB rows are
-    unchanged. -#}
+    On DuckDB the helpers give the rows the models gave before (the reference build is unchanged).
+    Mind one default that differs silently: an ascending ORDER BY puts nulls last on DuckDB and
+    first on Spark; write `nulls last` for a key that can be null. -#}
 
 
 {#- The columns of `relation` as a select list, in the relation's order (optionally prefixed

@@ -57,7 +57,9 @@ flagged as (
         c.avg_cap_utilisation,
         coalesce(s.clean_clicks_7d, 0)       as clean_clicks_7d,
         coalesce(s.clean_clicks_prev_28d, 0) as clean_clicks_prev_28d,
-        coalesce(c.avg_cap_utilisation < {{ var('needs_traffic_cap_utilisation') }}, false) as low_cap,
+        -- compared at 9 decimals: an average exactly on the threshold (cap 10, 21 conversions in
+        -- the week: 0.30) is not below it, whatever order an engine sums the days in
+        coalesce(round(c.avg_cap_utilisation, 9) < {{ var('needs_traffic_cap_utilisation') }}, false) as low_cap,
         (coalesce(s.clean_clicks_prev_28d, 0) > 0
          and coalesce(s.clean_clicks_7d, 0)
              <= (1 - {{ var('needs_traffic_click_drop') }}) * s.clean_clicks_prev_28d / 4.0) as click_drop
