@@ -1,6 +1,6 @@
-"""Files of a batch are decoded and their partitions written on several threads: the output
-(raw rows, Parquet partitions, manifest, quarantine with file/line/reason) is the same as with
-one thread, whatever finishes first."""
+"""Files of a batch are decoded on several threads: the output (raw rows, Parquet partitions,
+manifest, quarantine with file/line/reason) is the same as with one thread, whatever finishes
+first."""
 
 from __future__ import annotations
 

@@ -157,3 +157,35 @@ def test_payment_and_fx_headers_exact(tmp_path, monkeypatch):
     reports = {r.source: r for r in ingest_all(settings)}
     assert reports["payments"].rows_loaded == 1
     assert query(settings, "SELECT payment_number, amount FROM raw.payments") == [("П-7", 12000.0)]
+
+
+def test_json_values_and_types_are_extracted_exactly():
+    """Each key's text and JSON type, read straight from the record: numbers as JSON writes
+    them back, strings unescaped, null / missing / object / array without a text value; list
+    fields keep their elements."""
+    import polars as pl
+
+    from ingest.readers.jsonl import read_json_records
+
+    texts = [
+        '{"a": 1.50, "b": "x\\u00e9 \\"q\\"", "c": [1, 2], "d": {"e": 1}, "f": null, '
+        '"g": true, "h": 1e5, "i": -0.0, "j": 12345678901234567890, "l": ["u", 3]}',
+        '{"a": "12", "l": "not a list"}',
+        "[1, 2]",
+    ]
+    lines = pl.DataFrame({"_source_file": ["f.jsonl"] * 3, "_source_line": [1, 2, 3],
+                          "_text": texts})
+    got = read_json_records(lines, expected=list("abcdfghijl"), required=["a"],
+                            list_fields=["l"], extra_sql={}, raw_line_hash=lambda s: s)
+    rows = got.frame.sort("_source_line").to_dicts()
+    values = {k: rows[0][k] for k in "abcdfghij"}
+    assert values == {"a": "1.5", "b": 'xé "q"', "c": None, "d": None, "f": None, "g": "true",
+                      "h": "100000.0", "i": "-0.0", "j": "12345678901234567890"}
+    types = {k: rows[0][f"{k}__t"] for k in "abcdfghij"}
+    assert types == {"a": "DOUBLE", "b": "VARCHAR", "c": "ARRAY", "d": "OBJECT", "f": "NULL",
+                     "g": "BOOLEAN", "h": "DOUBLE", "i": "DOUBLE", "j": "UBIGINT"}
+    assert rows[0]["l"] == ["u", "3"] and rows[0]["l__t"] == "ARRAY"
+    assert rows[1]["a"] == "12" and rows[1]["a__t"] == "VARCHAR"
+    assert rows[1]["l"] is None and rows[1]["l__t"] == "VARCHAR"
+    assert rows[1]["b"] is None and rows[1]["b__t"] is None  # missing key
+    assert got.bad["_source_line"].to_list() == [3] and got.bad["reason"][0] == "invalid_json"
