@@ -2,11 +2,11 @@
 
     DuckDB: nothing to do (the raw.* tables live in the warehouse file; clicks and conversions are
     read through external_location in _sources.yml).
-    Spark: `raw.<t>` is (re)created every run as an external Parquet table over
-    <CPA_RAW_DIR>/<t>, with the columns and types declared in _sources.yml and partitioned by
-    meta.partition_column (day=YYYY-MM-DD folders). Re-creating + RECOVER PARTITIONS each run
-    makes partitions ingestion wrote since the last run visible; dropping an external table never
-    deletes its files. A declared schema (not inference) means a folder with no file yet reads as
+    Spark: `raw.<t>` is an external Parquet table over <CPA_RAW_DIR>/<t>, with the columns and
+    types declared in _sources.yml and partitioned by meta.partition_column (day=YYYY-MM-DD
+    folders); re-created when its definition changed (dropping an external table never deletes
+    its files). RECOVER PARTITIONS each run makes the day folders ingestion wrote since the last
+    run visible (ingestion rewrites partitions, it never removes a day folder). A declared schema (not inference) means a folder with no file yet reads as
     an empty typed table (Spark creates the empty folder), like raw_fact() on DuckDB. -#}
 {% macro create_raw_sources() -%}
     {{ return(adapter.dispatch('create_raw_sources', 'cpa_warehouse')()) }}
@@ -18,6 +18,7 @@
     {%- if execute -%}
         {%- set root = raw_dir_absolute() -%}
         {%- do run_query('create database if not exists raw') -%}
+        {%- set existing = run_query('show tables in raw').columns[1].values() | map('lower') | list -%}
         {%- for node in graph.sources.values() if node.source_name == 'raw' and node.package_name == project_name -%}
             {%- set columns = node.columns.values() | list -%}
             {%- if columns | length == 0 or columns | selectattr('data_type', 'none') | list | length > 0 -%}
@@ -27,7 +28,6 @@
             {%- endif -%}
             {%- set part = node.meta.get('partition_column') -%}
             {%- set table = 'raw.' ~ node.name -%}
-            {%- do run_query('drop table if exists ' ~ table) -%}
             {%- set ddl -%}
                 create table {{ table }} (
                     {%- for c in columns %}
@@ -38,9 +38,19 @@
                 {% if part %}partitioned by ({{ part }}){% endif %}
                 location '{{ root }}/{{ node.name }}'
             {%- endset -%}
-            {%- do run_query(ddl) -%}
+            {#- the table is re-created only when its definition (location, columns) changed:
+                dropping a table with many partitions is slow in the metastore -#}
+            {%- set fingerprint = local_md5(ddl) -%}
+            {%- set current = none -%}
+            {%- if node.name | lower in existing -%}
+                {%- set current = run_query("show tblproperties " ~ table ~ " ('cpa.definition')").columns[-1].values()[0] -%}
+            {%- endif -%}
+            {%- if current != fingerprint -%}
+                {%- do run_query('drop table if exists ' ~ table) -%}
+                {%- do run_query(ddl ~ " tblproperties ('cpa.definition' = '" ~ fingerprint ~ "')") -%}
+            {%- endif -%}
+            {#- day folders written since the last run -#}
             {%- if part -%}{%- do run_query('alter table ' ~ table ~ ' recover partitions') -%}{%- endif -%}
-            {{ log('raw.' ~ node.name ~ ' -> ' ~ root ~ '/' ~ node.name, info=false) }}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
