@@ -174,17 +174,12 @@
     leaves the days missing until the next run, which rebuilds them (the watermark did not
     advance). -#}
 {% macro plan_delete(dataset, day_col, spread={}) -%}
-    {{ return(adapter.dispatch('plan_delete', 'cpa_warehouse')(dataset, day_col, spread)) }}
-{%- endmacro %}
-
-{% macro spark__plan_delete(dataset, day_col, spread={}) -%}
     {%- if execute and is_incremental() -%}
         {%- set plan = fact_plan(dataset, spread) -%}
         {%- if plan.full -%}
-            truncate table {{ this }}
+            {{ remove_days(this, day_col, none) }}
         {%- elif plan.days | length > 0 -%}
-            alter table {{ this }} drop if exists
-            {% for d in plan.days %}partition ({{ day_col }} = '{{ d }}'){% if not loop.last %}, {% endif %}{% endfor %}
+            {{ remove_days(this, day_col, plan.days) }}
         {%- else -%}
             select 1
         {%- endif -%}
@@ -193,18 +188,25 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro default__plan_delete(dataset, day_col, spread={}) -%}
-    {%- if execute and is_incremental() -%}
-        {%- set plan = fact_plan(dataset, spread) -%}
-        {%- if plan.full -%}
-            delete from {{ this }}
-        {%- elif plan.days | length > 0 -%}
-            delete from {{ this }} where {{ day_col }} in ({% for d in plan.days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
-        {%- else -%}
-            select 1
-        {%- endif -%}
+{#- The statement that empties `days` of a day-partitioned relation (every day when none). -#}
+{% macro remove_days(relation, day_col, days) -%}
+    {{ return(adapter.dispatch('remove_days', 'cpa_warehouse')(relation, day_col, days)) }}
+{%- endmacro %}
+
+{% macro default__remove_days(relation, day_col, days) -%}
+    {%- if days is none -%}
+        delete from {{ relation }}
     {%- else -%}
-        select 1
+        delete from {{ relation }} where {{ day_col }} in ({% for d in days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__remove_days(relation, day_col, days) -%}
+    {%- if days is none -%}
+        truncate table {{ relation }}
+    {%- else -%}
+        alter table {{ relation }} drop if exists
+        {% for d in days %}partition ({{ day_col }} = '{{ d }}'){% if not loop.last %}, {% endif %}{% endfor %}
     {%- endif -%}
 {%- endmacro %}
 
