@@ -10,6 +10,8 @@ import gzip
 import json
 from pathlib import Path
 
+from ingest.sources import ORDER, SOURCES
+
 CLICK_HEADER = (
     "click_id,ts,offer_id,publisher_id,source,sub_id,country,device,os,ip,user_agent,"
     "is_unique,is_bot"
@@ -133,6 +135,9 @@ INVOICE_HEADER = ("Номер счета;Дата;Срок оплаты;ID ре�
 PAYMENT_HEADER = ("Номер платежа;Дата;ID рекламодателя;ИНН;Сумма;Валюта;Номер счета;"
                   "Назначение платежа")
 FX_HEADER = "Дата;Валюта;Курс"
+
+# Every source kept as a DuckDB table raw.<name> (and its Parquet copy), in ingestion order.
+RAW_TABLES = [name for name in ORDER if SOURCES[name].target == "table"]
 
 
 def write_billing(path: Path, header: str, rows: list[list[object]], *,

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from ingest_contract_files import (
     INVOICE_HEADER,
+    RAW_TABLES,
     base_world,
     click_line,
     invoice,
@@ -23,9 +24,6 @@ from ingest_contract_files import (
 import ingest.pipeline as pipeline
 from ingest.pipeline import ingest_all, ingest_source
 
-TABLES = ["offers", "publishers", "invoices", "payments", "fx_rates", "companies", "managers",
-          "deals", "activities", "programs"]
-
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
@@ -37,7 +35,7 @@ def settings(tmp_path, monkeypatch):
 
 def _state(settings) -> dict:
     """Everything ingestion produced, as comparable values."""
-    out = {t: query(settings, f"SELECT * FROM raw.{t} ORDER BY ALL") for t in TABLES}
+    out = {t: query(settings, f"SELECT * FROM raw.{t} ORDER BY ALL") for t in RAW_TABLES}
     for path in sorted(settings.paths.raw.rglob("*.parquet")):
         out[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
     out["quarantine"] = query(settings, "SELECT file_path, line, reason FROM meta.quarantine "

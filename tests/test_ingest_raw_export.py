@@ -9,6 +9,7 @@ import hashlib
 import pytest
 from ingest_contract_files import (
     INVOICE_HEADER,
+    RAW_TABLES,
     activity,
     base_world,
     company,
@@ -24,9 +25,6 @@ import ingest.pipeline as pipeline
 from ingest.pipeline import ingest_all, ingest_source
 from ingest.raw_export import FINGERPRINT_KEY
 
-TABLES = ["offers", "publishers", "companies", "managers", "deals", "programs", "fx_rates",
-          "invoices", "payments", "activities"]
-
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
@@ -40,7 +38,7 @@ def _file(settings, table: str):
     return settings.paths.raw / table / "part-0.parquet"
 
 
-def _mismatches(settings, tables=TABLES) -> list[str]:
+def _mismatches(settings, tables=RAW_TABLES) -> list[str]:
     """Tables whose Parquet differs from the DuckDB table in columns, types or rows."""
     out = []
     for t in tables:
@@ -58,20 +56,20 @@ def _mismatches(settings, tables=TABLES) -> list[str]:
 
 
 def _digests(settings) -> dict[str, str]:
-    return {t: hashlib.sha256(_file(settings, t).read_bytes()).hexdigest() for t in TABLES}
+    return {t: hashlib.sha256(_file(settings, t).read_bytes()).hexdigest() for t in RAW_TABLES}
 
 
 def test_every_table_is_exported_equal_and_a_rerun_keeps_the_bytes(settings):
     reports = {r.source: r for r in ingest_all(settings)}
     assert _mismatches(settings) == []
-    assert all(reports[t].exported for t in TABLES)
+    assert all(reports[t].exported for t in RAW_TABLES)
     assert not reports["clicks"].exported and not (settings.paths.raw / "clicks" / "part-0.parquet"
                                                    ).exists()
-    counts = {t: query(settings, f"SELECT count(*) FROM raw.{t}")[0][0] for t in TABLES}
+    counts = {t: query(settings, f"SELECT count(*) FROM raw.{t}")[0][0] for t in RAW_TABLES}
     assert all(n > 0 for n in counts.values()), counts
     before = _digests(settings)
     reports = {r.source: r for r in ingest_all(settings)}
-    assert not any(reports[t].exported for t in TABLES)
+    assert not any(reports[t].exported for t in RAW_TABLES)
     assert _digests(settings) == before
     assert not list(settings.paths.raw.rglob(".*tmp*"))
     # the manifest accounting is untouched by the export
@@ -91,7 +89,7 @@ def test_corrected_delivery_rewrites_only_its_table(settings):
                            f"read_parquet('{_file(settings, 'invoices')}')")
     assert rows == [("СЧ-1", 13000.0)]
     after = _digests(settings)
-    assert [t for t in TABLES if after[t] != before[t]] == ["invoices"]
+    assert [t for t in RAW_TABLES if after[t] != before[t]] == ["invoices"]
 
 
 def test_released_rows_reach_the_file(settings):
@@ -127,7 +125,7 @@ def test_missing_damaged_or_stale_files_are_repaired_by_the_next_run(settings, m
     monkeypatch.setenv("CPA_HASH_KEY", "export-test-key")
     reports = {r.source: r for r in ingest_all(settings)}  # every file identical: no new rows
     assert {f.outcome for r in reports.values() for f in r.files} == {"identical_redelivery"}
-    assert sorted(t for t in TABLES if reports[t].exported) == [
+    assert sorted(t for t in RAW_TABLES if reports[t].exported) == [
         "deals", "invoices", "offers"]
     assert _mismatches(settings) == []
     assert not leftover.exists()
