@@ -20,7 +20,9 @@ or rebuilt with other columns) and re-create only when they do not.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -74,13 +76,26 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def parquet_source(folder: Path) -> str:
+    """The DuckDB table function reading one Spark table folder. Partition columns come from
+    hive ``key=value`` folders only when the table has them (so a ``=`` elsewhere in the path
+    never turns into a column)."""
+    partitioned = any(d.is_dir() and "=" in d.name for d in folder.iterdir())
+    files = folder / "**" / "*.parquet" if partitioned else folder / "*.parquet"
+    return f"read_parquet({_literal(str(files))}, hive_partitioning = {str(partitioned).lower()})"
+
+
 def _desired(settings: Settings) -> dict[tuple[str, str], tuple[str, str]]:
-    """(schema, table) -> (Parquet glob, marker comment) for every Spark mart."""
+    """(schema, table) -> (read_parquet expression, marker comment) for every Spark mart."""
     out = {}
     for schema in MART_SCHEMAS:
         for name, folder in spark_tables(settings, schema).items():
-            glob = str(folder / "**" / "*.parquet")
-            out[(schema, name)] = (glob, f"{_MARKER} {glob} @ {folder.stat().st_mtime_ns}")
+            source = parquet_source(folder)
+            # a rebuilt table has a new folder time and new part-file names (Spark puts a
+            # fresh UUID in them): either tells the views to be re-made
+            entries = hashlib.sha1("\n".join(sorted(os.listdir(folder))).encode()).hexdigest()
+            version = f"{folder.stat().st_mtime_ns}-{entries[:12]}"
+            out[(schema, name)] = (source, f"{_MARKER} {source} @ {version}")
     return out
 
 
@@ -116,7 +131,7 @@ def marts_out_of_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> lis
     diffs = [f"{s}.{n} is a DuckDB table" for s, n in sorted(tables)]
     diffs += [
         f"{s}.{n} {'missing' if (s, n) not in views else 'changed'}"
-        for (s, n), (_glob, marker) in sorted(desired.items())
+        for (s, n), (_source, marker) in sorted(desired.items())
         if views.get((s, n)) != marker
     ]
     diffs += [f"{s}.{n} no longer in Spark" for s, n in sorted(set(views) - set(desired))]
@@ -146,14 +161,11 @@ def attach_marts(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str
             con.execute(f"drop table {_quote(schema)}.{_quote(name)} cascade")
         for schema, name in sorted(set(views) - set(desired)):
             con.execute(f"drop view {_quote(schema)}.{_quote(name)}")
-        for (schema, name), (glob, marker) in sorted(desired.items()):
+        for (schema, name), (source, marker) in sorted(desired.items()):
             if views.get((schema, name)) == marker and (schema, name) not in tables:
                 continue
             qualified = f"{_quote(schema)}.{_quote(name)}"
-            con.execute(
-                f"create or replace view {qualified} as select * from "
-                f"read_parquet({_literal(glob)}, hive_partitioning = true)"
-            )
+            con.execute(f"create or replace view {qualified} as select * from {source}")
             con.execute(f"comment on view {qualified} is {_literal(marker)}")
         con.execute("commit")
     except BaseException:

@@ -50,3 +50,66 @@ def test_dbt_asset_on_spark_without_java_fails_saying_what_to_install(tmp_path, 
     message = str(failures[0].event_specific_data.error)
     assert "openjdk-17-jre-headless" in message and "make setup-spark" in message, message
     assert not (tmp_path / "data" / "warehouse.duckdb").exists()  # stopped before any work
+
+
+def _spark_table(folder, sql: str, *, partition_by: str | None = None) -> None:
+    """A table folder the way Spark lays it out (part files; hive folders when partitioned),
+    written here with DuckDB so the reader is checked without a JVM."""
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        if partition_by:
+            con.execute(f"copy ({sql}) to '{folder}' "
+                        f"(format parquet, partition_by ({partition_by}), overwrite_or_ignore)")
+        else:
+            con.execute(f"copy ({sql}) to '{folder}/part-00000-x-c000.snappy.parquet' "
+                        "(format parquet)")
+    (folder / "_SUCCESS").write_text("")
+
+
+def test_spark_marts_read_through_views_that_follow_spark(tmp_path, monkeypatch):
+    import shutil
+    import time
+
+    import duckdb
+
+    from ingest.marts import spark_schema_dir
+    from ingest.settings import load_settings
+    from ingest.warehouse import connect
+
+    for var in ("CPA_ENGINE", "CPA_SPARK_DIR", "CPA_WAREHOUSE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CPA_DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings().with_engine("spark", spark_dir=tmp_path / "spark")
+    marts_dir = spark_schema_dir(settings)
+    _spark_table(marts_dir / "fct_a", "select range as id, range * 1.5 as revenue from range(10)")
+    _spark_table(marts_dir / "fct_daily", "select range % 3 as n, date '2026-01-01' + "
+                 "cast(range % 2 as integer) as day from range(7)", partition_by="day")
+    settings.paths.data.mkdir(parents=True)
+    with duckdb.connect(str(settings.paths.warehouse_file)) as con:  # an earlier DuckDB build
+        con.execute("create schema marts; create table marts.fct_a as select 1 as id; "
+                    "create table marts.dim_old as select 1 as id")
+
+    with connect(settings, read_only=True) as con:  # refreshed through a short writer
+        kinds = dict(con.execute("select table_name, table_type from information_schema.tables "
+                                 "where table_schema = 'marts'").fetchall())
+        assert kinds == {"fct_a": "VIEW", "fct_daily": "VIEW"}
+        assert con.execute("select count(*), sum(revenue) from marts.fct_a").fetchall() == [
+            (10, 67.5)]
+        daily = con.execute("select day, count(*) from marts.fct_daily group by all order by 1")
+        assert [(str(d), n) for d, n in daily.fetchall()] == [("2026-01-01", 4), ("2026-01-02", 3)]
+
+    time.sleep(0.01)
+    shutil.rmtree(marts_dir / "fct_daily")  # a mart dropped, another rebuilt with a new column
+    shutil.rmtree(marts_dir / "fct_a")
+    _spark_table(marts_dir / "fct_a", "select range as id, 'x' as note from range(4)")
+    with connect(settings) as con:
+        assert con.execute("select count(*), min(note) from marts.fct_a").fetchall() == [(4, "x")]
+        names = con.execute("select table_name from information_schema.tables "
+                            "where table_schema = 'marts'").fetchall()
+        assert names == [("fct_a",)]
+
+    # the embedded engine leaves the schema to dbt (its next build replaces the views)
+    with connect(settings.with_engine("duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_a").fetchall() == [(4,)]
