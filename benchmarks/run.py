@@ -232,7 +232,8 @@ def _spark_build(world: Path, data: Path, scratch: Path) -> dict:
     missing = spark_missing()
     if missing:
         return {"not_run": missing}
-    spark_dir = data / "spark"
+    settings = bench_settings(world / "landing", data)
+    spark_dir = settings.spark_dir
     if spark_dir.exists():
         shutil.rmtree(spark_dir)  # a build from nothing, like the DuckDB one
     cost, detail = _stage("dbt_spark", world, data, scratch, tag="full")
@@ -243,7 +244,7 @@ def _spark_build(world: Path, data: Path, scratch: Path) -> dict:
     )
     out = {**cost.as_dict(), "detail": detail}
     if cost.returncode == 0:
-        out["mart_row_counts"] = compare_mart_counts(data / "warehouse.duckdb", spark_dir)
+        out["mart_row_counts"] = compare_mart_counts(settings.paths.warehouse_file, settings)
     else:
         out["failed_log"] = str(scratch / "logs" / "full-dbt_spark.log")
     return out
@@ -276,15 +277,16 @@ def _total_clicks(scale: str, days: int | None, factor: int = 1) -> int:
 
 
 def _estimate_seconds(
-    done: dict[str, dict], scale: str, days: int | None, factor: int = 1
+    done: dict[str, dict], scale: str, days: int | None, factor: int = 1, *, generated: bool = False
 ) -> float | None:
-    """Linear in total clicks from the largest world measured so far, generation included (it
-    has to run too) — a deliberately optimistic guess: costs that grow faster only add to it."""
+    """Linear in total clicks from the largest world measured so far, generation included
+    unless the world is already ``generated`` — a deliberately optimistic guess: costs that
+    grow faster only add to it."""
     if not done:
         return None
     last = max(done.values(), key=lambda r: r["clicks_per_day"] * r["days"])
     ratio = _total_clicks(scale, days, factor) / (last["clicks_per_day"] * last["days"])
-    gen = last["generate"]["seconds"] * ratio
+    gen = 0.0 if generated else last["generate"]["seconds"] * ratio
     return (
         gen
         + (
@@ -368,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
         write_reports(report, args.out, json_out, notes=notes)
 
     for scale, factor, days, label in entries:
-        estimate = _estimate_seconds(report["scales"], scale, days, factor)
+        generated = (args.work_dir / label / "world" / "truth" / "summary.json").exists()
+        estimate = _estimate_seconds(report["scales"], scale, days, factor, generated=generated)
         if (
             deadline
             and estimate is not None

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-from ingest.settings import Settings, load_settings
+from ingest.settings import Settings, dbt_env_values, load_settings
 
 TRACKER_DAILY = ("clicks", "conversions")
 
@@ -54,11 +54,7 @@ def dbt_command(
     ]
     suffix = "" if target == "duckdb" else f"_{target}"
     env = {
-        "CPA_WAREHOUSE": str(settings.paths.warehouse_file),
-        "CPA_RAW_DIR": str(settings.paths.raw),
-        "CPA_TMP_DIR": str(settings.paths.tmp),
-        "CPA_DUCKDB_MEMORY_LIMIT": settings.duckdb.memory_limit,
-        "CPA_SPARK_DIR": str(settings.paths.data / "spark"),
+        **dbt_env_values(settings),
         "DBT_TARGET_PATH": str(scratch / f"dbt_target{suffix}"),
         "DBT_LOG_PATH": str(scratch / f"dbt_logs{suffix}"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

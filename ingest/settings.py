@@ -343,3 +343,17 @@ def hash_key(*, allow_demo: bool = False) -> bytes:
         "`export CPA_HASH_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')`, "
         "and keep it stable: changing it changes every hash. For the bundled demo, set CPA_DEMO=1."
     )
+
+
+def dbt_env_values(settings: Settings) -> dict[str, str]:
+    """What dbt_project/profiles.yml reads with `env_var`, from the settings: one source."""
+    paths = settings.paths
+    return {
+        "CPA_WAREHOUSE": str(paths.warehouse_file),
+        "CPA_RAW_DIR": str(paths.raw),
+        "CPA_TMP_DIR": str(paths.tmp),
+        "CPA_DUCKDB_MEMORY_LIMIT": settings.duckdb.memory_limit,
+        "CPA_SPARK_DIR": str(settings.spark_dir),
+        "CPA_SPARK_MASTER": settings.spark.master,
+        "CPA_SPARK_DRIVER_MEMORY": settings.spark.driver_memory,
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from ingest.settings import Settings, load_settings
+from ingest.settings import Settings, dbt_env_values, load_settings
 from orchestration.dbt_project import dbt_project
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -51,20 +51,6 @@ class WarehouseResource(dg.ConfigurableResource):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-
-
-def dbt_env_values(settings: Settings) -> dict[str, str]:
-    """What dbt_project/profiles.yml reads with `env_var`, from the settings: one source."""
-    paths = settings.paths
-    return {
-        "CPA_WAREHOUSE": str(paths.warehouse_file),
-        "CPA_RAW_DIR": str(paths.raw),
-        "CPA_TMP_DIR": str(paths.tmp),
-        "CPA_DUCKDB_MEMORY_LIMIT": settings.duckdb.memory_limit,
-        "CPA_SPARK_DIR": str(settings.spark_dir),
-        "CPA_SPARK_MASTER": settings.spark.master,
-        "CPA_SPARK_DRIVER_MEMORY": settings.spark.driver_memory,
-    }
 
 
 def dbt_executable() -> str:

@@ -33,9 +33,8 @@ import pytest
 from ingest.marts import missing_spark_requirements, parquet_source, spark_tables
 from ingest.pipeline import ingest_all
 from ingest.sample_world import WorldConfig, generate
-from ingest.settings import REPO_ROOT, Settings, load_settings
+from ingest.settings import REPO_ROOT, Settings, dbt_env_values, load_settings
 from ingest.warehouse import connect
-from orchestration.resources import dbt_env_values
 
 pytestmark = pytest.mark.slow
 

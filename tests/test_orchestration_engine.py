@@ -6,9 +6,10 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from ingest.settings import dbt_env_values
 from orchestration.assets.dbt import warehouse_dbt_assets
 from orchestration.dbt_project import dbt_project
-from orchestration.resources import WarehouseResource, dbt_env_values, dbt_executable
+from orchestration.resources import WarehouseResource, dbt_executable
 
 
 def _config(tmp_path, engine: str):
