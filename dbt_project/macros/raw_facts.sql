@@ -150,8 +150,12 @@
 
 {#- WHERE clause restricting a fact read to the plan's days: a cheap prefilter on the UTC
     timestamp (one day of margin either side covers any zone offset; lets Parquet skip row
-    groups by their statistics) and the exact filter on the reporting day. -#}
-{% macro plan_filter(plan, ts_col, day_col) -%}
+    groups by their statistics) and the exact filter on the reporting day.
+    With `file_day_col`, also a floor on the raw partition (the file's UTC day), so that both
+    engines skip whole partitions older than the plan: ingestion quarantines any tracker row
+    later than the end of its file's day (future_timestamp), so a row of reporting day D sits
+    in a file of day D - 1 or later whatever the zone. -#}
+{% macro plan_filter(plan, ts_col, day_col, file_day_col=none) -%}
     {%- if plan.full -%}
         1 = 1
     {%- elif plan.days | length == 0 -%}
@@ -160,6 +164,9 @@
         {%- set lo = plan.days | min -%}
         {%- set hi = plan.days | max -%}
         {%- set one = modules.datetime.timedelta(days=1) -%}
+        {%- if file_day_col is not none %}
+        {{ file_day_col }} >= cast('{{ lo - one }}' as date) and
+        {%- endif %}
         {{ ts_col }} >= cast('{{ lo - one }}' as timestamp)
         and {{ ts_col }} < cast('{{ hi + one + one }}' as timestamp)
         and {{ day_col }} in ({% for d in plan.days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})

@@ -11,7 +11,7 @@
 with clicks as (
     select *, {{ reporting_day('clicked_at') }} as day
     from {{ ref('stg_clicks') }}
-    where {{ plan_filter(plan, 'clicked_at', reporting_day('clicked_at')) }}
+    where {{ plan_filter(plan, 'clicked_at', reporting_day('clicked_at'), 'file_day') }}
 ),
 
 deduplicated as (

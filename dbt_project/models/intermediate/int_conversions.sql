@@ -15,7 +15,7 @@
 with events as (
     select *
     from {{ ref('stg_conversions') }}
-    where {{ plan_filter(plan, 'created_at', 'created_day') }}
+    where {{ plan_filter(plan, 'created_at', 'created_day', 'file_day') }}
 ),
 
 ranked as (
@@ -39,7 +39,9 @@ clicks as (
     from {{ ref('stg_clicks') }}
     {%- if not plan.full %}
     where {% if plan.days | length == 0 %}1 = 0{% else -%}
-        clicked_at >= cast('{{ (plan.days | min) - modules.datetime.timedelta(days=32) }}' as timestamp)
+        {#- a click's file is of its UTC day or later (see plan_filter): whole older partitions are skipped #}
+        file_day >= cast('{{ (plan.days | min) - modules.datetime.timedelta(days=33) }}' as date)
+        and clicked_at >= cast('{{ (plan.days | min) - modules.datetime.timedelta(days=32) }}' as timestamp)
         and clicked_at < cast('{{ (plan.days | max) + modules.datetime.timedelta(days=2) }}' as timestamp)
     {%- endif %}
     {%- endif %}
