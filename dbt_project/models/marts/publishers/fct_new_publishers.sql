@@ -8,34 +8,22 @@ with clicks as (
     group by c.publisher_id, o.category, c.traffic_source
 ),
 
-main_category as (
-    select publisher_id, category from (
-        select publisher_id, category,
+{#- the category and the channel that got most of each publisher's clean clicks (ties: first by name) #}
+{%- for cte, col in [('main_category', 'category'), ('main_channel', 'traffic_source')] %}
+{{ cte }} as (
+    select publisher_id, {{ col }} from (
+        select publisher_id, {{ col }},
                row_number() over (
-                   partition by publisher_id order by n desc nulls last, category asc nulls last
+                   partition by publisher_id order by n desc nulls last, {{ col }} asc nulls last
                ) as rank_in_publisher
         from (
-            select publisher_id, category, sum(clean_clicks) as n
-            from clicks group by publisher_id, category
+            select publisher_id, {{ col }}, sum(clean_clicks) as n
+            from clicks group by publisher_id, {{ col }}
         ) as t
     ) as ranked
     where rank_in_publisher = 1
-),
-
-main_channel as (
-    select publisher_id, traffic_source from (
-        select publisher_id, traffic_source,
-               row_number() over (
-                   partition by publisher_id order by n desc nulls last, traffic_source asc nulls last
-               ) as rank_in_publisher
-        from (
-            select publisher_id, traffic_source, sum(clean_clicks) as n
-            from clicks group by publisher_id, traffic_source
-        ) as t
-    ) as ranked
-    where rank_in_publisher = 1
-)
-
+){% if not loop.last %},{% endif %}
+{% endfor %}
 select
     {{ month_start('p.registered_day') }}                    as registration_month,
     coalesce(mc.category, 'none')                            as category,
