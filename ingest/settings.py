@@ -64,7 +64,7 @@ class Network:
 
 @dataclass(frozen=True)
 class DuckDBSettings:
-    memory_limit: str = "8GB"
+    memory_limit: str = "60%"  # of physical RAM (DuckDB reads "60%" itself); or e.g. "8GB"
     threads: int = 2
 
 
