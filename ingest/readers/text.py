@@ -15,6 +15,7 @@ import zlib
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from ingest.readers import FileRejected
 
@@ -25,16 +26,17 @@ def gunzip(data: bytes) -> bytes:
     """Decompress a gzip file completely; a truncated or corrupt stream rejects the file."""
     if not data:
         raise FileRejected("unreadable_file", "the file is empty (0 bytes)")
-    # Fast path: one inflate of a single-member stream (zlib checks the gzip CRC and length),
-    # without gzip.decompress's member loop and final join (one copy of the whole content
-    # less). Anything unusual (several members, padding, an error) takes the reference path
-    # below, so results and error messages are exactly gzip.decompress's.
-    inflater = zlib.decompressobj(wbits=31)
+    # Fast path: one inflate of a single-member stream with ISA-L (Intel's zlib-compatible
+    # inflate, about twice as fast as CPython's zlib here; it checks the gzip CRC and length
+    # too), without gzip.decompress's member loop and final join. Anything unusual (several
+    # members, padding, an error) takes the reference path below, so results and error
+    # messages are exactly gzip.decompress's.
+    inflater = isal_zlib.decompressobj(wbits=31)
     try:
         out = inflater.decompress(data)
         if inflater.eof and not inflater.unused_data:
             return out
-    except zlib.error:
+    except isal_zlib.error:
         pass
     try:
         return gzip.decompress(data)
