@@ -8,6 +8,11 @@
     partitions that changed (new days, late status changes, corrected files), so past days are
     restated to the current truth (metrics.md, "Restatement"), plus the 30 days after any
     changed click partition (their conversions' click lookup may change). -#}
+{#- Built after int_clicks_daily, never beside it: the two largest queries of the build (a
+    100M-click window; a 13M-event window plus the click lookup) share one DuckDB memory budget,
+    and on two cores, run together they spilled and took 165 s where one after the other takes
+    110 s (benchmarks/notes.md). An ordering only: nothing is read from it. -#}
+-- depends_on: {{ ref('int_clicks_daily') }}
 {%- set spread = {'clicks': 30} -%}
 {%- set plan = fact_plan('conversions', spread) -%}
 {{ config(fact_config('created_day', "{{ plan_delete('conversions', 'created_day', {'clicks': 30}) }}")) }}
