@@ -157,6 +157,7 @@ class _BatchRead:
     extra_columns: dict[str, list[str]]
     meta: dict[str, dict[str, object]]
     rejected: dict[str, FileRejected]
+    seconds: float = 0.0  # spent decoding (on the read-ahead thread: overlapped)
 
 
 @dataclass
@@ -487,12 +488,16 @@ def _process(
     spec: SourceSpec,
     batch: list[_Delivery],
     key: bytes,
+    read: _BatchRead | None = None,
 ) -> tuple[dict[str, FileReport], dict[str, FileRejected], pl.DataFrame, pl.DataFrame]:
     """Process a batch of deliveries as one frame: (reports of accepted files, rejected
-    files, rows to load, quarantine rows with ``_source_file``)."""
+    files, rows to load, quarantine rows with ``_source_file``). ``read``: the batch already
+    decoded (read ahead, see :func:`_prepare`)."""
     lap = _Laps()
-    read = _read_batch(spec, batch, key, workers(settings))
-    lap("read")
+    if read is None:
+        read = _read_batch(spec, batch, key, workers(settings))
+    lap("read")  # read ahead: only the wait; the decoding itself is in "decode"
+    lap.times["decode"] = read.seconds
     accepted = [d for d in batch if d.lf.rel_path not in read.rejected]
     files = pl.DataFrame(
         {
@@ -741,6 +746,7 @@ def _ingest_batch(
     identical: list[tuple[LandingFile, str]],
     key: bytes,
     run_id: str,
+    read: _BatchRead | None = None,
 ) -> list[FileReport]:
     """Process a batch and commit it: rows, key index, quarantine and manifest rows of all its
     files in ONE transaction (Parquet partitions are renamed into place just before)."""
@@ -751,7 +757,9 @@ def _ingest_batch(
     load = pl.DataFrame(schema=spec.schema())
     quarantined = pl.DataFrame(schema=_Q_SCHEMA)
     if batch:
-        reports, rejected, load, quarantined = _process(con, lookups, settings, spec, batch, key)
+        reports, rejected, load, quarantined = _process(
+            con, lookups, settings, spec, batch, key, read
+        )
     by_path = {d.lf.rel_path: d for d in batch}
     written = time.perf_counter()
     if spec.target == "parquet":
@@ -831,6 +839,49 @@ def _ingest_batch(
 # activities) share one pass, large ones (a day of clicks) go alone
 BATCH_BYTES = 64 << 20
 BATCH_FILES = 400
+
+
+def _plan_batches(files: list[LandingFile]) -> list[list[LandingFile]]:
+    """The files, in order, cut into batches by their size on disk (see BATCH_BYTES)."""
+    groups: list[list[LandingFile]] = []
+    size = 0
+    for lf in files:
+        n = lf.path.stat().st_size
+        if groups and groups[-1] and size + n <= BATCH_BYTES and len(groups[-1]) < BATCH_FILES:
+            groups[-1].append(lf)
+            size += n
+        else:
+            groups.append([lf])
+            size = n
+    return groups
+
+
+def _prepare(
+    spec: SourceSpec,
+    files: list[LandingFile],
+    state: dict[str, tuple[str, bool]],
+    key: bytes,
+    n_workers: int,
+) -> tuple[list[_Delivery], list[tuple[LandingFile, str]], _BatchRead | None]:
+    """Read a batch's files, tell identical re-deliveries (same name and content hash as the
+    accepted one, reading 9) from new content, and decode the new ones. Side-effect free, so
+    it runs ahead of the batch before it."""
+    batch: list[_Delivery] = []
+    identical: list[tuple[LandingFile, str]] = []
+    for lf in files:
+        data = lf.path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        previous = state.get(lf.rel_path)
+        if previous is not None and previous[0] == digest:
+            identical.append((lf, digest))
+        else:
+            batch.append(_Delivery(lf, data, digest, previous is not None and previous[1]))
+    if not batch:
+        return batch, identical, None
+    started = time.perf_counter()
+    read = _read_batch(spec, batch, key, n_workers)
+    read.seconds = time.perf_counter() - started
+    return batch, identical, read
 
 
 # --------------------------------------------------------------------------- release
@@ -967,30 +1018,21 @@ def _ingest(
         files = [f for f in files if f.day in wanted]
     lookups = _Lookups(con)
     state = _delivery_state(con, source)
-    batch: list[_Delivery] = []
-    identical: list[tuple[LandingFile, str]] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal batch, identical, size
-        if batch or identical:
-            report.files.extend(
-                _ingest_batch(con, lookups, settings, spec, batch, identical, key, run_id)
-            )
-        batch, identical, size = [], [], 0
-
-    for lf in files:
-        data = lf.path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        previous = state.get(lf.rel_path)
-        if previous is not None and previous[0] == digest:
-            identical.append((lf, digest))
-            continue
-        if batch and (size + len(data) > BATCH_BYTES or len(batch) >= BATCH_FILES):
-            flush()
-        batch.append(_Delivery(lf, data, digest, previous is not None and previous[1]))
-        size += len(data)
-    flush()
+    groups = _plan_batches(files)
+    # Read ahead: while a batch is validated, deduplicated, written and committed here, the
+    # next one is read from disk and decoded on a worker thread (reading has no side effect,
+    # so commits, their order and crash points are exactly as without it). One batch ahead
+    # at most: memory holds two decoded batches, never the landing folder.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as ahead:
+        pending = [ahead.submit(_prepare, spec, g, state, key, workers(settings))
+                   for g in groups[:1]]
+        for i in range(len(groups)):
+            batch, identical, read = pending.pop().result()
+            if i + 1 < len(groups):
+                pending.append(ahead.submit(
+                    _prepare, spec, groups[i + 1], state, key, workers(settings)))
+            report.files.extend(_ingest_batch(
+                con, lookups, settings, spec, batch, identical, key, run_id, read))
     order = {lf.rel_path: i for i, lf in enumerate(files)}
     report.files.sort(key=lambda f: order.get(f.file_path, len(order)))
     report.released = release_quarantined(con, settings, spec, run_id, lookups)
