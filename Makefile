@@ -47,7 +47,7 @@ test: prepare lint setup-spark
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadfile -q
 
 bench: setup
-	CPA_DEMO=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m benchmarks.run
+	CPA_DEMO=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m benchmarks.run --history-scale 10m
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

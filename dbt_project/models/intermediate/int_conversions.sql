@@ -10,8 +10,8 @@
     changed click partition (their conversions' click lookup may change). -#}
 {#- Built after int_clicks_daily, never beside it: the two largest queries of the build (a
     100M-click window; a 13M-event window plus the click lookup) share one DuckDB memory budget,
-    and on two cores, run together they spilled and took 165 s where one after the other takes
-    110 s (benchmarks/notes.md). An ordering only: nothing is read from it. -#}
+    and on two cores, at 100M clicks, side by side they spilled and took 165 s where one after
+    the other takes 35 s + 70 s (benchmarks/notes.md). An ordering only: nothing is read from it. -#}
 -- depends_on: {{ ref('int_clicks_daily') }}
 {%- set spread = {'clicks': 30} -%}
 {%- set plan = fact_plan('conversions', spread) -%}
