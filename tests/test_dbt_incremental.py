@@ -118,3 +118,30 @@ def test_incremental_equals_full_refresh(tmp_path: Path):
         and (c["ts"] + timedelta(hours=3)).date() == corrected_click_day
     )
     assert bots == truth_bots
+
+
+def test_fact_without_watermark_is_rebuilt_whole(tmp_path: Path):
+    """An upgrade: int_conversions_daily was a plain table before it became incremental, so a
+    warehouse built by that version has no `_observed_at` in it. The next run must rebuild it
+    whole and store the watermark, not fail and not append to the old rows."""
+    data_dir = fresh_dir(tmp_path / "upgrade")
+    world = make_world(days=20, seed=5)
+    write_raw_layer(world, data_dir)
+    dbt(["run"], data_dir)
+    wh = data_dir / "warehouse.duckdb"
+    expected = marts_snapshot(wh)
+    con = duckdb.connect(str(wh))
+    try:  # what the previous version left behind: no watermark, and rows the plan would skip
+        con.execute("alter table intermediate.int_conversions_daily drop column _observed_at")
+        con.execute("update intermediate.int_conversions_daily set approved = approved + 1")
+    finally:
+        con.close()
+
+    dbt(["run"], data_dir)
+
+    assert scalar(
+        wh, "select count(*) from intermediate.int_conversions_daily where _observed_at is null"
+    ) == 0
+    assert marts_snapshot(wh).keys() == expected.keys()
+    for name, frame in marts_snapshot(wh).items():
+        assert frame.equals(expected[name]), f"mart {name} differs after the upgrade run"

@@ -1,16 +1,15 @@
 {#
   Traffic and conversions of one grain (publisher, traffic source, ...) per reporting day:
-  clicks from int_clicks_daily and conversions from int_conversions_daily, rolled up to
-  `dimension` and joined on day x dimension (a full outer join: a day can have conversions of
+  clicks from that grain's incremental rollup of int_clicks_daily (int_clicks_by_*_daily) and
+  conversions from int_conversions_daily, rolled up to `dimension` and joined on day x dimension (a full outer join: a day can have conversions of
   earlier clicks and no clicks of its own), with the ratios of docs/metrics.md.
 #}
 {% macro daily_rollup(dimension) %}
+{%- set clicks_rollup_model = {'publisher_id': 'int_clicks_by_publisher_daily',
+                                'traffic_source': 'int_clicks_by_source_daily'}[dimension] %}
 with clicks as (
-    select day, {{ dimension }},
-           cast(sum(clicks) as bigint) as clicks, cast(sum(clean_clicks) as bigint) as clean_clicks,
-           cast(sum(bot_clicks) as bigint) as bot_clicks
-    from {{ ref('int_clicks_daily') }}
-    group by day, {{ dimension }}
+    select day, {{ dimension }}, clicks, clean_clicks, bot_clicks
+    from {{ ref(clicks_rollup_model) }}
 ),
 
 conversions as (

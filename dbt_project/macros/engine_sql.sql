@@ -47,11 +47,15 @@
     {{ return(adapter.dispatch('fact_config', 'cpa_warehouse')(day_col, pre_hook)) }}
 {%- endmacro %}
 
+{#- on_schema_change: a column a newer version adds (e.g. the watermark) is added to the stored
+    table instead of being silently dropped from every later append. -#}
 {% macro default__fact_config(day_col, pre_hook) -%}
-    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append', 'pre_hook': pre_hook}) }}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append', 'pre_hook': pre_hook,
+               'on_schema_change': 'append_new_columns'}) }}
 {%- endmacro %}
 
 {% macro spark__fact_config(day_col, pre_hook) -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite',
-               'partition_by': [day_col], 'file_format': 'parquet', 'pre_hook': pre_hook}) }}
+               'partition_by': [day_col], 'file_format': 'parquet', 'pre_hook': pre_hook,
+               'on_schema_change': 'append_new_columns'}) }}
 {%- endmacro %}

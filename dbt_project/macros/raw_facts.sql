@@ -116,7 +116,10 @@
         {#- timestamps travel as text: a driver may turn them into local-time datetimes -#}
         {%- set wm = run_query("select cast(max(observed_at) as " ~ dbt.type_string() ~ ") from " ~ partitions ~ " where dataset in ('" ~ (names | join("', '")) ~ "')") -%}
         {%- do plan.update({'watermark': wm.columns[0].values()[0]}) -%}
-        {%- if is_incremental() -%}
+        {#- a table built before the model stored its watermark (an upgrade) is rebuilt whole -#}
+        {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
+                         if is_incremental() else [] -%}
+        {%- if '_observed_at' in stored -%}
             {%- set old = run_query("select cast(max(_observed_at) as " ~ dbt.type_string() ~ ") from " ~ this).columns[0].values()[0] -%}
             {%- if old is not none -%}
                 {#- (dataset, day) for every reporting day touched by any version of a partition
@@ -169,7 +172,19 @@
         {%- endif %}
         {{ ts_col }} >= cast('{{ lo - one }}' as timestamp)
         and {{ ts_col }} < cast('{{ hi + one + one }}' as timestamp)
-        and {{ day_col }} in ({% for d in plan.days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+        and {{ plan_day_filter(plan, day_col) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- WHERE clause restricting a relation that already has the reporting day (an incremental
+    fact downstream of another) to the plan's days. -#}
+{% macro plan_day_filter(plan, day_col) -%}
+    {%- if plan.full -%}
+        1 = 1
+    {%- elif plan.days | length == 0 -%}
+        1 = 0
+    {%- else -%}
+        {{ day_col }} in ({% for d in plan.days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,6 +1,11 @@
 -- Conversions per reporting day of creation x offer x publisher x advertiser x traffic source
 -- (advertiser: the conversion's own advertiser_id, sources.md reading 12; source: of its click),
--- by current status, money in RUB.
+-- by current status, money in RUB. Incremental on the same plan as int_conversions: a run
+-- rebuilds the created days that int_conversions has just rebuilt (or more, if this model missed
+-- a run), so the marts above it read a table that a new day changes by that day only.
+{%- set spread = {'clicks': 30} -%}
+{%- set plan = fact_plan('conversions', spread) -%}
+{{ config(fact_config('day', "{{ plan_delete('conversions', 'day', {'clicks': 30}) }}")) }}
 select
     created_day                                                   as day,
     offer_id,
@@ -15,6 +20,8 @@ select
     coalesce(sum(revenue_rub) filter (where status = 'approved'), 0) as revenue,
     coalesce(sum(revenue_rub) filter (where status = 'pending'), 0)  as hold_revenue,
     coalesce(sum(payout_rub) filter (where status = 'approved'), 0)  as payout,
-    coalesce(sum(payout_rub) filter (where status = 'pending'), 0)   as hold_payout
+    coalesce(sum(payout_rub) filter (where status = 'pending'), 0)   as hold_payout,
+    {{ watermark_literal(plan) }}                                 as _observed_at
 from {{ ref('int_conversions') }}
+where {{ plan_day_filter(plan, 'created_day') }}
 group by created_day, offer_id, publisher_id, advertiser_id, traffic_source

@@ -2,10 +2,8 @@
 -- offer's state that day (newest snapshot on or before it; the newest snapshot that lists the
 -- offer when none does).
 with clicks as (
-    select day, offer_id,
-           cast(sum(clicks) as bigint) as clicks, cast(sum(clean_clicks) as bigint) as clean_clicks, cast(sum(bot_clicks) as bigint) as bot_clicks
-    from {{ ref('int_clicks_daily') }}
-    group by day, offer_id
+    select day, offer_id, clicks, clean_clicks, bot_clicks
+    from {{ ref('int_clicks_by_offer_daily') }}
 ),
 
 conversions as (

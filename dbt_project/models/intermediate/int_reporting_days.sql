@@ -3,7 +3,7 @@
 with bounds as (
     select min(first_day) as first_day, max(last_day) as last_day
     from (
-        select min(day) as first_day, max(day) as last_day from {{ ref('int_clicks_daily') }}
+        select min(day) as first_day, max(day) as last_day from {{ ref('int_clicks_by_offer_daily') }}
         union all
         select min(created_day), max(created_day) from {{ ref('int_conversions') }}
     ) as b
