@@ -846,7 +846,7 @@ def _plan_batches(files: list[LandingFile]) -> list[list[LandingFile]]:
     groups: list[list[LandingFile]] = []
     size = 0
     for lf in files:
-        n = lf.path.stat().st_size
+        n = lf.size
         if groups and groups[-1] and size + n <= BATCH_BYTES and len(groups[-1]) < BATCH_FILES:
             groups[-1].append(lf)
             size += n
