@@ -488,16 +488,13 @@ def _process(
     spec: SourceSpec,
     batch: list[_Delivery],
     key: bytes,
-    read: _BatchRead | None = None,
+    read: _BatchRead,
 ) -> tuple[dict[str, FileReport], dict[str, FileRejected], pl.DataFrame, pl.DataFrame]:
     """Process a batch of deliveries as one frame: (reports of accepted files, rejected
-    files, rows to load, quarantine rows with ``_source_file``). ``read``: the batch already
-    decoded (read ahead, see :func:`_prepare`)."""
+    files, rows to load, quarantine rows with ``_source_file``). ``read``: the batch as
+    :func:`_prepare` decoded it, ahead of time."""
     lap = _Laps()
-    if read is None:
-        read = _read_batch(spec, batch, key, workers(settings))
-    lap("read")  # read ahead: only the wait; the decoding itself is in "decode"
-    lap.times["decode"] = read.seconds
+    lap.times["decode"] = read.seconds  # on the read-ahead thread, overlapped
     accepted = [d for d in batch if d.lf.rel_path not in read.rejected]
     files = pl.DataFrame(
         {
@@ -746,7 +743,7 @@ def _ingest_batch(
     identical: list[tuple[LandingFile, str]],
     key: bytes,
     run_id: str,
-    read: _BatchRead | None = None,
+    read: _BatchRead | None,
 ) -> list[FileReport]:
     """Process a batch and commit it: rows, key index, quarantine and manifest rows of all its
     files in ONE transaction (Parquet partitions are renamed into place just before)."""
@@ -757,6 +754,7 @@ def _ingest_batch(
     load = pl.DataFrame(schema=spec.schema())
     quarantined = pl.DataFrame(schema=_Q_SCHEMA)
     if batch:
+        assert read is not None  # _prepare decodes every non-empty batch
         reports, rejected, load, quarantined = _process(
             con, lookups, settings, spec, batch, key, read
         )
@@ -847,7 +845,7 @@ def _plan_batches(files: list[LandingFile]) -> list[list[LandingFile]]:
     size = 0
     for lf in files:
         n = lf.size
-        if groups and groups[-1] and size + n <= BATCH_BYTES and len(groups[-1]) < BATCH_FILES:
+        if groups and size + n <= BATCH_BYTES and len(groups[-1]) < BATCH_FILES:
             groups[-1].append(lf)
             size += n
         else:
@@ -1023,16 +1021,16 @@ def _ingest(
     # next one is read from disk and decoded on a worker thread (reading has no side effect,
     # so commits, their order and crash points are exactly as without it). One batch ahead
     # at most: memory holds two decoded batches, never the landing folder.
+    n_workers = workers(settings)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as ahead:
-        pending = [ahead.submit(_prepare, spec, g, state, key, workers(settings))
-                   for g in groups[:1]]
-        for i in range(len(groups)):
-            batch, identical, read = pending.pop().result()
-            if i + 1 < len(groups):
-                pending.append(ahead.submit(
-                    _prepare, spec, groups[i + 1], state, key, workers(settings)))
-            report.files.extend(_ingest_batch(
-                con, lookups, settings, spec, batch, identical, key, run_id, read))
+        current = None
+        for group in [*groups, None]:
+            upcoming = group and ahead.submit(_prepare, spec, group, state, key, n_workers)
+            if current is not None:
+                batch, identical, read = current.result()
+                report.files.extend(_ingest_batch(
+                    con, lookups, settings, spec, batch, identical, key, run_id, read))
+            current = upcoming
     order = {lf.rel_path: i for i, lf in enumerate(files)}
     report.files.sort(key=lambda f: order.get(f.file_path, len(order)))
     report.released = release_quarantined(con, settings, spec, run_id, lookups)
