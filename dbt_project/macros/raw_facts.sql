@@ -151,6 +151,19 @@
     {{ return(plan) }}
 {% endmacro %}
 
+{#- A conversion's click is looked up within this many days before created_at, so a changed
+    click partition also restates the conversions created in that many days after it. The
+    conversion facts (int_conversions, int_conversions_daily) share this plan. -#}
+{% macro click_lookup_days() %}{{ return(30) }}{% endmacro %}
+
+{% macro conversions_plan() %}
+    {{ return(fact_plan('conversions', {'clicks': click_lookup_days()})) }}
+{% endmacro %}
+
+{% macro conversions_plan_delete(day_col) -%}
+    {{ plan_delete('conversions', day_col, {'clicks': click_lookup_days()}) }}
+{%- endmacro %}
+
 {#- WHERE clause restricting a fact read to the plan's days: a cheap prefilter on the UTC
     timestamp (one day of margin either side covers any zone offset; lets Parquet skip row
     groups by their statistics) and the exact filter on the reporting day.

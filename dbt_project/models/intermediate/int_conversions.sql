@@ -13,9 +13,9 @@
     and on two cores, at 100M clicks, side by side they spilled and took 165 s where one after
     the other takes 35 s + 70 s (benchmarks/notes.md). An ordering only: nothing is read from it. -#}
 -- depends_on: {{ ref('int_clicks_daily') }}
-{%- set spread = {'clicks': 30} -%}
-{%- set plan = fact_plan('conversions', spread) -%}
-{{ config(fact_config('created_day', "{{ plan_delete('conversions', 'created_day', {'clicks': 30}) }}")) }}
+{%- set plan = conversions_plan() -%}
+{%- set lookup_days = click_lookup_days() -%}
+{{ config(fact_config('created_day', "{{ conversions_plan_delete('created_day') }}")) }}
 
 with events as (
     select *
@@ -45,8 +45,8 @@ clicks as (
     {%- if not plan.full %}
     where {% if plan.days | length == 0 %}1 = 0{% else -%}
         {#- a click's file is of its UTC day or later (see plan_filter): whole older partitions are skipped #}
-        file_day >= cast('{{ (plan.days | min) - modules.datetime.timedelta(days=33) }}' as date)
-        and clicked_at >= cast('{{ (plan.days | min) - modules.datetime.timedelta(days=32) }}' as timestamp)
+        file_day >= cast('{{ (plan.days | min) - modules.datetime.timedelta(days=lookup_days + 3) }}' as date)
+        and clicked_at >= cast('{{ (plan.days | min) - modules.datetime.timedelta(days=lookup_days + 2) }}' as timestamp)
         and clicked_at < cast('{{ (plan.days | max) + modules.datetime.timedelta(days=2) }}' as timestamp)
     {%- endif %}
     {%- endif %}
@@ -66,7 +66,7 @@ click_sources as (
         join clicks
             on clicks.click_id = current_state.click_id
            and clicks.clicked_at <= current_state.created_at
-           and clicks.clicked_at >= current_state.created_at - interval 30 day
+           and clicks.clicked_at >= current_state.created_at - interval {{ lookup_days }} day
     ) as candidates
     where nearest = 1
 )

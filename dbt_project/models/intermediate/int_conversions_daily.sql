@@ -3,9 +3,8 @@
 -- by current status, money in RUB. Incremental on the same plan as int_conversions: a run
 -- rebuilds the created days that int_conversions has just rebuilt (or more, if this model missed
 -- a run), so the marts above it read a table that a new day changes by that day only.
-{%- set spread = {'clicks': 30} -%}
-{%- set plan = fact_plan('conversions', spread) -%}
-{{ config(fact_config('day', "{{ plan_delete('conversions', 'day', {'clicks': 30}) }}")) }}
+{%- set plan = conversions_plan() -%}
+{{ config(fact_config('day', "{{ conversions_plan_delete('day') }}")) }}
 select
     created_day                                                   as day,
     offer_id,
