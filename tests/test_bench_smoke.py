@@ -80,3 +80,12 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
     assert "## dbt build on both engines" in text
     assert "## Targets" in text and "### Incremental run after one new day" in text
     assert f"{world_clicks:,}" in text
+
+
+def test_history_scale_must_be_one_of_the_scales(tmp_path: Path, capsys) -> None:
+    """A history check on a scale the run does not build is refused before anything runs."""
+    with pytest.raises(SystemExit) as stop:
+        main(["--scales", "tiny", "--history-scale", "10m", "--work-dir", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "--history-scale '10m' is not one of --scales" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
