@@ -98,6 +98,77 @@
     group by 1, 2
 {%- endmacro %}
 
+{#- `col` in the given dates (rendered as literals, so that both engines prune partitions);
+    false for none. -#}
+{% macro days_in(col, days) -%}
+    {%- if days | length > 0 -%}
+    {{ col }} in ({% for d in days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+    {%- else -%} 1 = 0 {%- endif -%}
+{%- endmacro %}
+
+{#- Per partition (file_day) among `file_days` of a dataset: its rows (row_count) and the
+    reporting days they touch (touched_days), for int_raw_partitions. `ts_col` is the staging
+    column whose reporting day counts. -#}
+{% macro partition_touched_days(dataset, ts_col, file_days) -%}
+    {{ return(adapter.dispatch('partition_touched_days', 'cpa_warehouse')(dataset, ts_col, file_days)) }}
+{%- endmacro %}
+
+{#- Spark (and the fallback): scan the partitions' rows. -#}
+{% macro default__partition_touched_days(dataset, ts_col, file_days) -%}
+    select
+        file_day,
+        count(*)                                              as row_count,
+        {{ sorted_distinct_array(reporting_day(ts_col)) }}     as touched_days
+    from {{ ref('stg_' ~ dataset) }}
+    where {{ days_in('file_day', file_days) }}
+    group by file_day
+{%- endmacro %}
+
+{#- DuckDB: from the Parquet footers alone (row counts and the timestamp's min/max statistics
+    per row group), without reading a row: every day from the reporting day of the earliest
+    timestamp to that of the latest. That may be more days than the rows touch, never fewer
+    (the reporting day grows with the timestamp), and rebuilding a day its partition did not
+    touch gives the same rows. At 100M clicks the scan took 18 s of a full build. A partition
+    with a row group lacking statistics (a file some other writer produced) is scanned.
+    try_cast: the filter on the column may run after the cast, over other columns' statistics. -#}
+{% macro duckdb__partition_touched_days(dataset, ts_col, file_days) -%}
+    {%- if file_days | length == 0 -%}
+        {{ return(default__partition_touched_days(dataset, ts_col, file_days)) }}
+    {%- endif -%}
+    {%- set raw_ts = {'clicks': 'ts', 'conversions': 'created_at'}[dataset] -%}
+    {%- set footers -%}
+        select
+            cast(regexp_extract(file_name, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
+            row_group_num_rows,
+            try_cast(stats_min_value as timestamp) as min_ts,
+            try_cast(stats_max_value as timestamp) as max_ts
+        from parquet_metadata('{{ raw_glob(dataset) }}')
+        where path_in_schema = '{{ raw_ts }}'
+    {%- endset -%}
+    {%- set unreadable = [] -%}
+    {%- if execute -%}
+        {%- set missing = run_query("select distinct cast(file_day as " ~ dbt.type_string() ~ ") from (" ~ footers
+            ~ ") where row_group_num_rows > 0 and (min_ts is null or max_ts is null)") -%}
+        {%- do unreadable.extend(missing.columns[0].values()) -%}
+    {%- endif -%}
+    {%- set readable = file_days | map('string') | reject('in', unreadable) | list -%}
+    select
+        file_day,
+        cast(sum(row_group_num_rows) as bigint)                as row_count,
+        case when sum(row_group_num_rows) > 0 then cast(
+            range(cast({{ reporting_day('min(min_ts)') }} as timestamp),
+                  cast({{ reporting_day('max(max_ts)') }} as timestamp) + interval 1 day,
+                  interval 1 day) as date[]
+        ) end                                                  as touched_days
+    from ({{ footers }}) as footers
+    where {{ days_in('file_day', readable) }}
+    group by file_day
+    {%- if unreadable | length > 0 %}
+    union all
+    {{ default__partition_touched_days(dataset, ts_col, unreadable) }}
+    {%- endif %}
+{%- endmacro %}
+
 {#- The plan of an incremental fact model over `dataset`, computed at run time:
       full      - rebuild everything (first build, --full-refresh, or an empty target);
       days      - otherwise the reporting days to rebuild: every day that any version (old or

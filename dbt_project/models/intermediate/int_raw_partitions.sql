@@ -49,17 +49,7 @@ select
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as observed_at
 from ({{ raw_partition_listing(ds) }}) as listing
 left join (
-    select
-        file_day,
-        count(*)                                              as row_count,
-        {{ sorted_distinct_array(reporting_day(ts_col)) }}     as touched_days
-    from {{ ref('stg_' ~ ds) }}
-    where {% if changed[ds] | length > 0 -%}
-        file_day in ({% for d in changed[ds] %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
-    {%- else -%} 1 = 0 {%- endif %}
-    group by file_day
+    {{ partition_touched_days(ds, ts_col, changed[ds]) }}
 ) as touched on touched.file_day = listing.file_day
-where {% if changed[ds] | length > 0 -%}
-    listing.file_day in ({% for d in changed[ds] %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
-{%- else -%} 1 = 0 {%- endif %}
+where {{ days_in('listing.file_day', changed[ds]) }}
 {%- endfor %}
