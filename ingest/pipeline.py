@@ -389,6 +389,37 @@ def _json_records(frame: pl.DataFrame) -> pl.Series:
 # --------------------------------------------------------------------------- dedup
 
 
+def _held_keys(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch_files: list[str]
+) -> pl.DataFrame:
+    """Natural keys (with ``_source_file``) of the rows held in files outside the batch for a
+    reason a later run may lift (unknown id, missing rate).
+
+    A held row was kept by deduplication, it only waits to be loaded: a later repeat of it is
+    a repeat, as it would be within one batch (deduplication runs before the id check), and
+    its release can then never load a second copy of a stored key.
+    """
+    schema = spec.schema()
+    structure = json_structure({k: schema[k] for k in spec.key})
+    con.register("_batch_files", pl.DataFrame({"f": batch_files}, schema={"f": pl.String})
+                 .to_arrow())
+    try:
+        held = pl.from_arrow(
+            con.sql(
+                f"""SELECT file_path AS _source_file, unnest(from_json(record, '{structure}'))
+                FROM meta.quarantine
+                WHERE source = $s AND released_at IS NULL AND superseded_at IS NULL
+                  AND reason IN {RETRYABLE!r}
+                  AND file_path NOT IN (SELECT f FROM _batch_files)""",
+                params={"s": spec.name},
+            ).to_arrow_table()
+        )
+    finally:
+        con.unregister("_batch_files")
+    assert isinstance(held, pl.DataFrame)
+    return held.cast({k: schema[k] for k in spec.key})
+
+
 def _drop_repeats(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -399,7 +430,10 @@ def _drop_repeats(
     keys_unique: bool = False,
 ) -> pl.DataFrame:
     """``rows`` (clean, unique within their file, in processing order) without the natural keys
-    already loaded from another file (reading 4): the first file processed wins.
+    already kept from another file (reading 4): the first file processed wins. Kept means
+    loaded, or held for a later release (:func:`_held_keys`).
+
+    The result is the same as processing the files one at a time, whatever the batches.
 
     ``global`` (tables, conversion events): earlier files of the batch, then the stored rows
     of files outside the batch, probed in DuckDB with the batch's keys (a semi join against the
@@ -409,6 +443,7 @@ def _drop_repeats(
     keys = list(spec.key)
     if rows.height == 0 or spec.dedup not in ("global", "neighbours"):
         return rows
+    held = _held_keys(con, spec, batch_files)
     if spec.dedup == "global":
         rows = rows.unique(subset=keys, keep="first", maintain_order=True)
         target = spec.table if spec.target == "table" else keys_table(spec)
@@ -426,8 +461,9 @@ def _drop_repeats(
             con.unregister("_cand_keys")
             con.unregister("_batch_files")
         assert isinstance(found, pl.DataFrame)
+        found = pl.concat([found.cast(dict(rows.select(keys).schema)), held.select(keys)])
         if found.height:
-            rows = rows.join(found.cast(dict(rows.select(keys).schema)), on=keys, how="anti")
+            rows = rows.join(found, on=keys, how="anti", maintain_order="left")
         return rows
     # neighbours: a click repeated in the file of the day before or after
     (k,) = keys
@@ -437,37 +473,57 @@ def _drop_repeats(
         schema={"_source_file": pl.String, "_fday": pl.Date, "_ord": pl.Int64},
     )
     one_day = pl.duration(days=1)
-    drops = []
-    # keys_unique: the caller already knows no key repeats in the batch (one pass over
-    # a million 32-character ids less per batch)
+    # 1. kept in a neighbouring file outside the batch (loaded earlier, or held)
+    in_batch = {d for d in batch_days.values() if d is not None}
+    neighbours = sorted({d + timedelta(days=s) for d in in_batch for s in (-1, 1)} - in_batch)
+    stored = [held.select(k, _file_day(pl.col("_source_file")).alias("_nday"))
+              .filter(pl.col("_nday").is_in(neighbours))]
+    for day in neighbours:
+        part = read_partition(partition_path(settings.paths.raw, spec.name, day), [k])
+        if part is not None and part.height:
+            stored.append(part.with_columns(pl.lit(day).alias("_nday")))
+    near = pl.concat(stored).join(rows.select(k, "_source_file"), on=k).join(
+        days, on="_source_file"
+    )
+    drop = near.filter((pl.col("_fday") - pl.col("_nday")).abs() == one_day).select(
+        k, "_source_file").unique()
+    if drop.height:
+        rows = rows.join(drop, on=[k, "_source_file"], how="anti", maintain_order="left")
+    # 2. kept in a neighbouring file of the batch processed before; keys_unique: the caller
+    #    already knows no key repeats in the batch (one pass over a million ids less)
     if len(batch_days) > 1 and not keys_unique and rows[k].n_unique() != rows.height:
         repeated = rows.filter(pl.col(k).is_duplicated()).select(k, "_source_file").join(
             days, on="_source_file"
         )
-        pairs = repeated.join(
-            repeated.select(k, pl.col("_ord").alias("_ord2"), pl.col("_fday").alias("_fday2")),
-            on=k,
-        )
-        drops.append(pairs.filter(
-            (pl.col("_ord2") < pl.col("_ord"))
-            & ((pl.col("_fday") - pl.col("_fday2")).abs() == one_day)
-        ).select(k, "_source_file"))
-    in_batch = {d for d in batch_days.values() if d is not None}
-    stored = []
-    for day in sorted({d + timedelta(days=s) for d in in_batch for s in (-1, 1)} - in_batch):
-        part = read_partition(partition_path(settings.paths.raw, spec.name, day), [k])
-        if part is not None and part.height:
-            stored.append(part.with_columns(pl.lit(day).alias("_nday")))
-    if stored:
-        near = pl.concat(stored).join(rows.select(k, "_source_file"), on=k).join(
-            days, on="_source_file"
-        )
-        drops.append(near.filter((pl.col("_fday") - pl.col("_nday")).abs() == one_day)
-                     .select(k, "_source_file"))
-    drop = pl.concat(drops).unique() if drops else None
-    if drop is not None and drop.height:
-        rows = rows.join(drop, on=[k, "_source_file"], how="anti", maintain_order="left")
+        later = _later_neighbour_repeats(repeated.sort("_ord"), k)
+        if later.height:
+            rows = rows.join(later, on=[k, "_source_file"], how="anti", maintain_order="left")
     return rows
+
+
+def _later_neighbour_repeats(repeated: pl.DataFrame, key: str) -> pl.DataFrame:
+    """(key, ``_source_file``) of the repeats one file at a time would drop: a row whose key
+    a *kept* row of the day before or after has, in processing order (``_ord``).
+
+    Sequential, because "neighbour of" does not chain: of the same click on days 1, 2 and 3,
+    day 2 repeats day 1 and is dropped, so day 3 repeats nothing kept and stays (as it would
+    if day 3 arrived in a later batch). Only repeated keys come here: a few rows.
+    """
+    kept: dict[str, list[date]] = {}
+    dropped = []
+    for value, file, fday in repeated.select(key, "_source_file", "_fday").iter_rows():
+        days = kept.setdefault(value, [])
+        if any(abs((fday - d).days) == 1 for d in days):
+            dropped.append((value, file))
+        else:
+            days.append(fday)
+    return pl.DataFrame(dropped, schema={key: pl.String, "_source_file": pl.String},
+                        orient="row")
+
+
+def _file_day(path: pl.Expr) -> pl.Expr:
+    """The day in a daily file's name (``clicks_2026-11-19.csv.gz``)."""
+    return path.str.extract(r"_(\d{4}-\d{2}-\d{2})[^/_]*$").str.to_date()
 
 
 def keys_table(spec: SourceSpec) -> str:

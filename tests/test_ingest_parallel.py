@@ -21,15 +21,20 @@ from ingest.pipeline import ingest_all
 from ingest.settings import DuckDBSettings
 
 
-def _world(settings, *, repeat_held: bool = True) -> None:
-    """``repeat_held``: the held click (unknown offer) has the same click_id every day."""
+DAYS = ["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]
+HELD_CHAIN, LOADED_CHAIN = 900_007, 900_055  # ids no other line uses
+
+
+def _world(settings) -> None:
+    """Four days of clicks and conversions with bad lines, a rejected file, a repeat of the
+    day before, and two clicks sent again every day: one held (unknown offer), one loaded."""
     land = settings.paths.landing
     base_world(land)
-    for n, day in enumerate(["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]):
+    for n, day in enumerate(DAYS):
         lines = [click_line(1000 * n + i, day) for i in range(30)]
         lines[3] = lines[3] + ",extra"  # bad_field_count
-        held_id = 7 if repeat_held else 900 + n
-        lines[5] = click_line(held_id, day, offer=999)  # unknown_id (held)
+        lines[5] = click_line(HELD_CHAIN, day, offer=999)  # unknown_id (held)
+        lines[6] = click_line(LOADED_CHAIN, day)
         if day == "2026-11-21":
             lines.append(click_line(1000 * 1 + 2, day))  # repeat of the day before: dedup
         write_clicks(land, day, lines)
@@ -77,22 +82,28 @@ def test_output_does_not_depend_on_the_number_of_threads(tmp_path, monkeypatch):
 
 
 def test_output_does_not_depend_on_batch_boundaries(tmp_path, monkeypatch):
-    """One file per batch (every batch read ahead of the one before, a repeat crossing a batch
-    boundary) gives exactly what one batch per source gives.
-
-    Known exception, not covered here: a click repeating the click_id of a row *held* in an
-    earlier file (unknown id) counts as deduplicated when both files share a batch, and is held
-    too when they do not (the cross-batch probe sees loaded rows only)."""
+    """One file per batch (every batch read ahead of the one before, repeats crossing batch
+    boundaries) gives exactly what one batch per source gives, as if the files were processed
+    one at a time: a click repeating one kept (loaded, or held for an unknown id) in the file of
+    the day before or after is dropped, and one repeating a dropped row is not."""
     monkeypatch.setenv("CPA_HASH_KEY", "parallel-test-key")
     states = []
     for batch_files in (pipeline.BATCH_FILES, 1):
         monkeypatch.setattr(pipeline, "BATCH_FILES", batch_files)
         s = settings_for(tmp_path / f"b{batch_files}")
-        _world(s, repeat_held=False)
+        _world(s)
         ingest_all(s)
         states.append(_state(s))
     one = states[0]
     assert len(one["clicks_files"]) == 5
-    assert any(r[7] > 0 for r in one["manifest"] if r[0] == "clicks")  # the cross-day repeat
-    assert any(r[5] == "unknown_id" for r in one["quarantine"])
+    # each chain: days 1 and 3 kept, days 2 and 4 dropped as repeats of a kept row
+    for chain, where in ((HELD_CHAIN, "quarantine"), (LOADED_CHAIN, "clicks")):
+        click_id = f"{chain:032x}"
+        rows = [r for r in one[where] if click_id in str(r)]
+        assert len(rows) == 2, (chain, rows)
+        assert {d for d in (DAYS[0], DAYS[2]) if any(d in str(r) for r in rows)} == {
+            DAYS[0], DAYS[2]}
+    dedup = {r[1].rsplit("_", 1)[1][:10]: r[7] for r in one["manifest"] if r[0] == "clicks"}
+    assert dedup == {"2026-11-18": 0, DAYS[0]: 0, DAYS[1]: 2, DAYS[2]: 1, DAYS[3]: 2,
+                     "2026-11-23": 0}
     assert states[1] == one
