@@ -20,7 +20,6 @@ from ingest import pipeline
 from ingest.pipeline import ingest_all
 from ingest.settings import DuckDBSettings
 
-
 DAYS = ["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]
 HELD_CHAIN, LOADED_CHAIN = 900_007, 900_055  # ids no other line uses
 
