@@ -129,22 +129,12 @@
     timestamp to that of the latest. That may be more days than the rows touch, never fewer
     (the reporting day grows with the timestamp), and rebuilding a day its partition did not
     touch gives the same rows. At 100M clicks the scan took 18 s of a full build. A partition
-    with a row group lacking statistics (a file some other writer produced) is scanned.
-    try_cast: the filter on the column may run after the cast, over other columns' statistics. -#}
+    with a row group lacking statistics (a file some other writer produced) is scanned. -#}
 {% macro duckdb__partition_touched_days(dataset, ts_col, file_days) -%}
     {%- if file_days | length == 0 -%}
         {{ return(default__partition_touched_days(dataset, ts_col, file_days)) }}
     {%- endif -%}
-    {%- set raw_ts = {'clicks': 'ts', 'conversions': 'created_at'}[dataset] -%}
-    {%- set footers -%}
-        select
-            cast(regexp_extract(file_name, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
-            row_group_num_rows,
-            try_cast(stats_min_value as timestamp) as min_ts,
-            try_cast(stats_max_value as timestamp) as max_ts
-        from parquet_metadata('{{ raw_glob(dataset) }}')
-        where path_in_schema = '{{ raw_ts }}'
-    {%- endset -%}
+    {%- set footers = raw_footers(dataset) -%}
     {%- set unreadable = [] -%}
     {%- if execute -%}
         {%- set missing = run_query("select distinct cast(file_day as " ~ dbt.type_string() ~ ") from (" ~ footers
@@ -168,6 +158,51 @@
     {{ default__partition_touched_days(dataset, ts_col, unreadable) }}
     {%- endif %}
 {%- endmacro %}
+
+{#- DuckDB: one row per row group of a dataset's partitions, from the Parquet footers alone:
+    file_day, row_group_num_rows and the min/max of the raw timestamp (null when the writer
+    stored no statistics). try_cast: the filter on the column may run after the cast, over
+    other columns' statistics. -#}
+{% macro raw_footers(dataset) -%}
+    {%- set raw_ts = {'clicks': 'ts', 'conversions': 'created_at'}[dataset] -%}
+    select
+        cast(regexp_extract(file_name, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
+        row_group_num_rows,
+        try_cast(stats_min_value as timestamp) as min_ts,
+        try_cast(stats_max_value as timestamp) as max_ts
+    from parquet_metadata('{{ raw_glob(dataset) }}')
+    where path_in_schema = '{{ raw_ts }}'
+{%- endmacro %}
+
+{#- The click partitions that may hold a click delivered after its own UTC day (int_clicks_daily
+    ranks only those): {'file_days': [...], 'earliest_click_day': the UTC day of their earliest
+    click, none if a file has no statistics}, or none when the engine cannot tell without a
+    scan (then every click is checked). -#}
+{% macro late_click_partitions() %}
+    {{ return(adapter.dispatch('late_click_partitions', 'cpa_warehouse')()) }}
+{% endmacro %}
+
+{% macro default__late_click_partitions() %}{{ return(none) }}{% endmacro %}
+
+{#- DuckDB: a partition whose footers put a click outside its file's UTC day, or that has no
+    statistics. -#}
+{% macro duckdb__late_click_partitions() %}
+    {%- set late = {'file_days': [], 'earliest_click_day': none} -%}
+    {%- if execute and raw_files_exist('clicks') -%}
+        {%- set found = run_query(
+            "select cast(file_day as " ~ dbt.type_string() ~ "), cast(case when bool_and(min_ts is not null) "
+            ~ "then min(cast(min_ts as date)) end as " ~ dbt.type_string() ~ ") from (" ~ raw_footers('clicks') ~ ") where row_group_num_rows > 0 "
+            ~ "group by file_day having bool_or(min_ts is null or max_ts is null "
+            ~ "or min_ts < cast(file_day as timestamp) or max_ts >= cast(file_day as timestamp) + interval 1 day) "
+            ~ "order by 1") -%}
+        {%- set earliest = found.columns[1].values() | list -%}
+        {%- do late.file_days.extend(found.columns[0].values()) -%}
+        {%- if earliest | length > 0 and none not in earliest -%}
+            {%- do late.update({'earliest_click_day': modules.datetime.date.fromisoformat(earliest | min)}) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(late) }}
+{% endmacro %}
 
 {#- The plan of an incremental fact model over `dataset`, computed at run time:
       full      - rebuild everything (first build, --full-refresh, or an empty target);
