@@ -20,6 +20,7 @@ from ingest_contract_files import (
 
 from ingest.pii import keyed_hash_hex
 from ingest.pipeline import ingest_all, ingest_source
+from ingest.readers.text import split_lines
 
 KEY = "parser-test-key"
 
@@ -189,3 +190,15 @@ def test_json_values_and_types_are_extracted_exactly():
     assert rows[1]["l"] is None and rows[1]["l__t"] == "VARCHAR"
     assert rows[1]["b"] is None and rows[1]["b__t"] is None  # missing key
     assert got.bad["_source_line"].to_list() == [3] and got.bad["reason"][0] == "invalid_json"
+
+
+@pytest.mark.parametrize("lines", [3, 60_000])  # below and above the 1 MiB fast-path threshold
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_split_lines_numbers_every_physical_line(lines: int, ending: str):
+    """Empty lines are kept (they are counted and skipped later), one CR before LF is dropped,
+    a final newline adds no line; lines are numbered from 1."""
+    body = [f'{{"n": {i}, "note": "строка {i}"}}' if i % 7 else "" for i in range(lines)]
+    text = ending.join(body) + ending
+    frame = split_lines(text)
+    assert frame["_source_line"].to_list() == list(range(1, lines + 1))
+    assert frame["_text"].to_list() == body
