@@ -162,6 +162,7 @@ class MLSettings:
     calls_per_week: int = 20  # k for precision@k: clients the managers can call in a week
     snapshot_weekday: int = 1  # ISO weekday of the weekly churn snapshots (1 = Monday)
     backtest_folds: int = 8  # rolling origins of the churn backtest (4 weekly snapshots each)
+    backtest_workers: int = 2  # churn backtest folds fitted at once (threads; 1 = one by one)
     forecast_horizon_weeks: int = 13
     forecast_backtest_origins: int = 8  # rolling origins of the forecast backtest
 

@@ -58,6 +58,7 @@ def churn_from_frames(frames: dict[str, pl.DataFrame | None], settings: Settings
     labelled = churn.labelled_features(feats, churn.build_labels(daily, days))
     preds, metrics = churn.backtest(
         labelled, folds=ml.backtest_folds, seed=ml.seed, threads=ml.threads,
+        workers=ml.backtest_workers,
         threshold=settings.alerts.churn_threshold, k=ml.calls_per_week,
     )
     model = churn.train(labelled, seed=ml.seed, threads=ml.threads)

@@ -158,6 +158,13 @@ def test_training_is_deterministic_for_a_seed(model, labelled):
     assert other.version != model.version
 
 
+def test_backtest_folds_fitted_at_once_give_the_same_predictions(backtest, labelled):
+    preds, _ = backtest
+    parallel, _ = churn.backtest(labelled, folds=6, seed=7, workers=3)
+    assert parallel["origin"].n_unique() > 1
+    assert parallel.equals(preds)
+
+
 def test_too_little_history_is_a_clear_error():
     short = _daily([1] * 20)
     days = [date(2025, 1, 15)]

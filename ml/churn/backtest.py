@@ -10,6 +10,7 @@ pooled population well and a model must beat it inside each group (docs/metrics.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import numpy as np
@@ -47,29 +48,32 @@ def origins(days: list[date], folds: int, step_weeks: int = 4) -> list[date]:
 
 
 def predictions(labelled: pl.DataFrame, *, folds: int = 8, step_weeks: int = 4, seed: int = 42,
-                threads: int = 1) -> pl.DataFrame:
+                threads: int = 1, workers: int = 1) -> pl.DataFrame:
     """Out-of-time predictions of the model and both baselines for every tested snapshot row.
 
     Columns: origin, advertiser_id, snapshot_day, risk_group, frozen, model, rule_3d, recency,
     recency_flag, model_version. Origins without enough earlier labelled data are skipped.
+    `workers` origins are fitted at once, on threads (each fit with `threads` OpenMP threads):
+    the folds are independent and a fit spends most of its time outside the GIL, so two
+    workers took 8.0 s where one took 12.2 s (100M world). The result does not depend on it.
     """
     data = labelled.filter(pl.col("frozen").is_not_null())
     days = sorted(data["snapshot_day"].unique().to_list())
-    parts = []
-    for origin in origins(days, folds, step_weeks):
+
+    def fold(origin: date) -> pl.DataFrame | None:
         train_rows = data.filter(
             pl.col("snapshot_day") + pl.duration(days=HORIZON_DAYS - 1) < origin
         )
         test_days = [d for d in days if origin <= d < origin + timedelta(weeks=step_weeks)]
         test = data.filter(pl.col("snapshot_day").is_in(test_days))
         if test.is_empty():
-            continue
+            return None
         try:
             model = train(train_rows, seed=seed, threads=threads)
         except TrainingError:
-            continue
+            return None
         level = _recency_threshold(train_rows)
-        parts.append(test.select(
+        return test.select(
             pl.lit(origin).alias("origin"), "advertiser_id", "snapshot_day", "risk_group",
             "frozen",
             pl.Series("model", model.predict(test)),
@@ -77,7 +81,11 @@ def predictions(labelled: pl.DataFrame, *, folds: int = 8, step_weeks: int = 4, 
             pl.col("days_since_conversion").fill_null(99).cast(pl.Float64).alias("recency"),
             (pl.col("days_since_conversion").fill_null(99) >= level).alias("recency_flag"),
             pl.lit(model.version).alias("model_version"),
-        ))
+        )
+
+    todo = origins(days, folds, step_weeks)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
+        parts = [p for p in pool.map(fold, todo) if p is not None]  # in origin order
     if not parts:
         raise TrainingError(
             "churn backtest: no origin had enough earlier labelled history to train on; it "
@@ -146,8 +154,9 @@ def metrics(preds: pl.DataFrame, *, threshold: float = 0.5, k: int = 20) -> pl.D
 
 
 def backtest(labelled: pl.DataFrame, *, folds: int = 8, step_weeks: int = 4, seed: int = 42,
-             threads: int = 1, threshold: float = 0.5, k: int = 20
+             threads: int = 1, workers: int = 1, threshold: float = 0.5, k: int = 20
              ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(predictions, metrics) of the rolling backtest; see `predictions` and `metrics`."""
-    preds = predictions(labelled, folds=folds, step_weeks=step_weeks, seed=seed, threads=threads)
+    preds = predictions(labelled, folds=folds, step_weeks=step_weeks, seed=seed, threads=threads,
+                        workers=workers)
     return preds, metrics(preds, threshold=threshold, k=k)
