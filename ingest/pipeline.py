@@ -390,18 +390,29 @@ def _json_records(frame: pl.DataFrame) -> pl.Series:
 
 
 def _held_keys(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch_files: list[str]
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    replaced_files: list[str],
+    days: list[date] | None = None,
 ) -> pl.DataFrame:
-    """Natural keys (with ``_source_file``) of the rows held in files outside the batch for a
-    reason a later run may lift (unknown id, missing rate).
+    """Natural keys (with ``_source_file``) of the rows held for a reason a later run may lift
+    (unknown id, missing rate), in files other than ``replaced_files`` (the batch's accepted
+    deliveries, whose old rows they replace); with ``days``, only in the daily files of those
+    days (filtered before any record is parsed: the held backlog can only grow).
 
     A held row was kept by deduplication, it only waits to be loaded: a later repeat of it is
     a repeat, as it would be within one batch (deduplication runs before the id check), and
-    its release can then never load a second copy of a stored key.
+    its release can then never load a second copy of a key kept since.
     """
     schema = spec.schema()
     structure = json_structure({k: schema[k] for k in spec.key})
-    con.register("_batch_files", pl.DataFrame({"f": batch_files}, schema={"f": pl.String})
+    day_filter = ""
+    params: dict[str, object] = {"s": spec.name}
+    if days is not None:
+        day_filter = (r"AND try_cast(regexp_extract(file_path, '_(\d{4}-\d{2}-\d{2})[^/_]*$', 1)"
+                      " AS DATE) IN (SELECT unnest($days::DATE[]))")
+        params["days"] = days
+    con.register("_replaced_files", pl.DataFrame({"f": replaced_files}, schema={"f": pl.String})
                  .to_arrow())
     try:
         held = pl.from_arrow(
@@ -409,13 +420,13 @@ def _held_keys(
                 f"""SELECT file_path AS _source_file, unnest(from_json(record, '{structure}'))
                 FROM meta.quarantine
                 WHERE source = $s AND released_at IS NULL AND superseded_at IS NULL
-                  AND reason IN {RETRYABLE!r}
-                  AND file_path NOT IN (SELECT f FROM _batch_files)""",
-                params={"s": spec.name},
+                  AND reason IN {RETRYABLE!r} {day_filter}
+                  AND file_path NOT IN (SELECT f FROM _replaced_files)""",
+                params=params,
             ).to_arrow_table()
         )
     finally:
-        con.unregister("_batch_files")
+        con.unregister("_replaced_files")
     assert isinstance(held, pl.DataFrame)
     return held.cast({k: schema[k] for k in spec.key})
 
@@ -424,7 +435,6 @@ def _drop_repeats(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     spec: SourceSpec,
-    batch_files: list[str],
     batch_days: dict[str, date | None],
     rows: pl.DataFrame,
     keys_unique: bool = False,
@@ -433,7 +443,10 @@ def _drop_repeats(
     already kept from another file (reading 4): the first file processed wins. Kept means
     loaded, or held for a later release (:func:`_held_keys`).
 
-    The result is the same as processing the files one at a time, whatever the batches.
+    ``batch_days``: the batch's accepted deliveries (in processing order) and their days. For
+    first deliveries, the result is the same as processing the files one at a time, whatever
+    the batches (a corrected re-delivery may differ: within its batch, its old rows no longer
+    count).
 
     ``global`` (tables, conversion events): earlier files of the batch, then the stored rows
     of files outside the batch, probed in DuckDB with the batch's keys (a semi join against the
@@ -443,13 +456,14 @@ def _drop_repeats(
     keys = list(spec.key)
     if rows.height == 0 or spec.dedup not in ("global", "neighbours"):
         return rows
-    held = _held_keys(con, spec, batch_files)
+    replaced = list(batch_days)  # accepted deliveries; a rejected one replaces nothing
     if spec.dedup == "global":
         rows = rows.unique(subset=keys, keep="first", maintain_order=True)
         target = spec.table if spec.target == "table" else keys_table(spec)
         cond = " AND ".join(f'k."{c}" = t."{c}"' for c in keys)
         con.register("_cand_keys", rows.select(keys).to_arrow())
-        con.register("_batch_files", pl.DataFrame({"f": batch_files}).to_arrow())
+        con.register("_batch_files", pl.DataFrame({"f": replaced}, schema={"f": pl.String})
+                     .to_arrow())
         try:
             found = pl.from_arrow(
                 con.sql(
@@ -461,7 +475,8 @@ def _drop_repeats(
             con.unregister("_cand_keys")
             con.unregister("_batch_files")
         assert isinstance(found, pl.DataFrame)
-        found = pl.concat([found.cast(dict(rows.select(keys).schema)), held.select(keys)])
+        held = _held_keys(con, spec, replaced).select(keys)
+        found = pl.concat([found.cast(dict(rows.select(keys).schema)), held])
         if found.height:
             rows = rows.join(found, on=keys, how="anti", maintain_order="left")
         return rows
@@ -476,8 +491,8 @@ def _drop_repeats(
     # 1. kept in a neighbouring file outside the batch (loaded earlier, or held)
     in_batch = {d for d in batch_days.values() if d is not None}
     neighbours = sorted({d + timedelta(days=s) for d in in_batch for s in (-1, 1)} - in_batch)
-    stored = [held.select(k, _file_day(pl.col("_source_file")).alias("_nday"))
-              .filter(pl.col("_nday").is_in(neighbours))]
+    held = _held_keys(con, spec, replaced, neighbours)
+    stored = [held.select(k, _file_day(pl.col("_source_file")).alias("_nday"))]
     for day in neighbours:
         part = read_partition(partition_path(settings.paths.raw, spec.name, day), [k])
         if part is not None and part.height:
@@ -512,6 +527,8 @@ def _later_neighbour_repeats(repeated: pl.DataFrame, key: str) -> pl.DataFrame:
     kept: dict[str, list[date]] = {}
     dropped = []
     for value, file, fday in repeated.select(key, "_source_file", "_fday").iter_rows():
+        if fday is None:  # a file without a day has no neighbours
+            continue
         days = kept.setdefault(value, [])
         if any(abs((fday - d).days) == 1 for d in days):
             dropped.append((value, file))
@@ -636,8 +653,8 @@ def _process(
             valid = valid.unique(subset=subset, keep="first", maintain_order=True)
         lap("dedup_file")
         valid = _drop_repeats(
-            con, settings, spec, [d.lf.rel_path for d in batch],
-            {d.lf.rel_path: d.lf.day for d in accepted}, valid, keys_unique=batch_unique,
+            con, settings, spec, {d.lf.rel_path: d.lf.day for d in accepted}, valid,
+            keys_unique=batch_unique,
         )
         lap("dedup_cross_file")
     after = valid.group_by("_source_file").len()

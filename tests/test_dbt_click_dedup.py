@@ -56,11 +56,11 @@ def test_each_click_counts_once_on_its_first_delivery(tmp_path: Path, case: str)
         # late, and a late click never delivered on time
         world.clicks = on_time[:]
         day3 = [c for c in on_time if c["file_day"] == world.start + timedelta(days=3)]
-        world.clicks += [
+        world.clicks += [  # never two copies in files of adjacent days
             _late_copy(day3[0], 2, 900_001),
             _late_copy(day3[1], 3, 900_002),
             _late_copy(day3[1], 5, 900_003),
-            _late_copy(day3[1], 6, 900_004),
+            _late_copy(day3[1], 7, 900_004),
         ]
         lost = day3[2]
         world.clicks.remove(lost)

@@ -22,11 +22,13 @@ from ingest.settings import DuckDBSettings
 
 DAYS = ["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]
 HELD_CHAIN, LOADED_CHAIN = 900_007, 900_055  # ids no other line uses
+HELD_EVENT = 900_001
 
 
 def _world(settings) -> None:
     """Four days of clicks and conversions with bad lines, a rejected file, a repeat of the
-    day before, and two clicks sent again every day: one held (unknown offer), one loaded."""
+    day before, two clicks sent again every day (one held for an unknown offer, one loaded),
+    and a held conversion event sent again every day."""
     land = settings.paths.landing
     base_world(land)
     for n, day in enumerate(DAYS):
@@ -39,6 +41,7 @@ def _world(settings) -> None:
         write_clicks(land, day, lines)
         rows = [conversion(100 * n + i, day) for i in range(10)]
         rows.append("{not json")
+        rows.append(conversion(HELD_EVENT, DAYS[0], offer_id=999))  # one held event, re-sent
         write_conversions(land, day, rows)
     bad = write_clicks(land, "2026-11-18", [click_line(1, "2026-11-18")])
     bad.write_bytes(bad.read_bytes()[:-6])  # truncated gzip: the file is rejected
@@ -105,4 +108,8 @@ def test_output_does_not_depend_on_batch_boundaries(tmp_path, monkeypatch):
     dedup = {r[1].rsplit("_", 1)[1][:10]: r[7] for r in one["manifest"] if r[0] == "clicks"}
     assert dedup == {"2026-11-18": 0, DAYS[0]: 0, DAYS[1]: 2, DAYS[2]: 1, DAYS[3]: 2,
                      "2026-11-23": 0}
+    # conversion events (deduplicated across all files): held once, a repeat in every later file
+    assert sum(f'"c{HELD_EVENT}"' in (r[7] or "") for r in one["quarantine"]) == 1
+    events = {r[1].rsplit("_", 1)[1][:10]: r[7] for r in one["manifest"] if r[0] == "conversions"}
+    assert [events[d] for d in DAYS] == [0, 1, 1, 1]
     assert states[1] == one

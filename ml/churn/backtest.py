@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from ml.churn.labels import HORIZON_DAYS
 from ml.churn.model import TrainingError, train
@@ -84,7 +85,11 @@ def predictions(labelled: pl.DataFrame, *, folds: int = 8, step_weeks: int = 4, 
         )
 
     todo = origins(days, folds, step_weeks)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
+    # the limits are set once around the pool: a BLAS limit is process-wide, and fits entering
+    # and leaving their own limits at once could otherwise restore one another's
+    with threadpool_limits(limits=threads), ThreadPoolExecutor(
+        max_workers=max(1, min(workers, len(todo) or 1))
+    ) as pool:
         parts = [p for p in pool.map(fold, todo) if p is not None]  # in origin order
     if not parts:
         raise TrainingError(
