@@ -395,10 +395,11 @@ def _held_keys(
     replaced_files: list[str],
     days: list[date] | None = None,
 ) -> pl.DataFrame:
-    """Natural keys (with ``_source_file``) of the rows held for a reason a later run may lift
-    (unknown id, missing rate), in files other than ``replaced_files`` (the batch's accepted
-    deliveries, whose old rows they replace); with ``days``, only in the daily files of those
-    days (filtered before any record is parsed: the held backlog can only grow).
+    """Natural keys (with ``_source_file`` and, from the manifest, ``_file_day``) of the rows
+    held for a reason a later run may lift (unknown id, missing rate), in files other than
+    ``replaced_files`` (the batch's accepted deliveries, whose old rows they replace); with
+    ``days``, only in the daily files of those days (filtered before any record is parsed:
+    the held backlog can only grow).
 
     A held row was kept by deduplication, it only waits to be loaded: a later repeat of it is
     a repeat, as it would be within one batch (deduplication runs before the id check), and
@@ -409,19 +410,21 @@ def _held_keys(
     day_filter = ""
     params: dict[str, object] = {"s": spec.name}
     if days is not None:
-        day_filter = (r"AND try_cast(regexp_extract(file_path, '_(\d{4}-\d{2}-\d{2})[^/_]*$', 1)"
-                      " AS DATE) IN (SELECT unnest($days::DATE[]))")
+        day_filter = "AND f.covers_day IN (SELECT unnest($days::DATE[]))"
         params["days"] = days
     con.register("_replaced_files", pl.DataFrame({"f": replaced_files}, schema={"f": pl.String})
                  .to_arrow())
     try:
         held = pl.from_arrow(
             con.sql(
-                f"""SELECT file_path AS _source_file, unnest(from_json(record, '{structure}'))
-                FROM meta.quarantine
-                WHERE source = $s AND released_at IS NULL AND superseded_at IS NULL
-                  AND reason IN {RETRYABLE!r} {day_filter}
-                  AND file_path NOT IN (SELECT f FROM _replaced_files)""",
+                f"""SELECT q.file_path AS _source_file, f.covers_day AS _file_day,
+                    unnest(from_json(q.record, '{structure}'))
+                FROM meta.quarantine AS q
+                LEFT JOIN (SELECT DISTINCT file_path, covers_day FROM meta.file_manifest
+                           WHERE source = $s) AS f ON f.file_path = q.file_path
+                WHERE q.source = $s AND q.released_at IS NULL AND q.superseded_at IS NULL
+                  AND q.reason IN {RETRYABLE!r} {day_filter}
+                  AND q.file_path NOT IN (SELECT f FROM _replaced_files)""",
                 params=params,
             ).to_arrow_table()
         )
@@ -492,7 +495,7 @@ def _drop_repeats(
     in_batch = {d for d in batch_days.values() if d is not None}
     neighbours = sorted({d + timedelta(days=s) for d in in_batch for s in (-1, 1)} - in_batch)
     held = _held_keys(con, spec, replaced, neighbours)
-    stored = [held.select(k, _file_day(pl.col("_source_file")).alias("_nday"))]
+    stored = [held.select(k, pl.col("_file_day").alias("_nday"))]
     for day in neighbours:
         part = read_partition(partition_path(settings.paths.raw, spec.name, day), [k])
         if part is not None and part.height:
@@ -536,11 +539,6 @@ def _later_neighbour_repeats(repeated: pl.DataFrame, key: str) -> pl.DataFrame:
             days.append(fday)
     return pl.DataFrame(dropped, schema={key: pl.String, "_source_file": pl.String},
                         orient="row")
-
-
-def _file_day(path: pl.Expr) -> pl.Expr:
-    """The day in a daily file's name (``clicks_2026-11-19.csv.gz``)."""
-    return path.str.extract(r"_(\d{4}-\d{2}-\d{2})[^/_]*$").str.to_date()
 
 
 def keys_table(spec: SourceSpec) -> str:

@@ -8,9 +8,9 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
+import polars as pl
 import pytest
-from test_dbt_support import dbt, fresh_dir, make_world, write_raw_layer
+from test_dbt_support import dbt, fresh_dir, make_world, query_rows, write_raw_layer
 
 MOSCOW = timedelta(hours=3)
 
@@ -28,14 +28,11 @@ def _expected(clicks: list[dict]) -> Counter:
 
 def _built(data_dir: Path) -> tuple[Counter, str]:
     dbt(["run", "--select", "+int_clicks_daily"], data_dir)
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        rows = con.sql(
-            "select day, offer_id, publisher_id, traffic_source, clicks "
-            "from intermediate.int_clicks_daily"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = query_rows(
+        data_dir / "warehouse.duckdb",
+        "select day, offer_id, publisher_id, traffic_source, clicks "
+        "from intermediate.int_clicks_daily",
+    )
     compiled = next((data_dir / "dbt_target").rglob("int_clicks_daily.sql")).read_text()
     return Counter({tuple(r[:4]): r[4] for r in rows}), compiled
 
@@ -45,13 +42,15 @@ def _late_copy(click: dict, days_later: int, line: int) -> dict:
             "_source_line": line}
 
 
-@pytest.mark.parametrize("case", ["all_on_time", "next_day_repeats", "late_deliveries"])
+@pytest.mark.parametrize(
+    "case", ["all_on_time", "next_day_repeats", "late_deliveries", "late_without_statistics"]
+)
 def test_each_click_counts_once_on_its_first_delivery(tmp_path: Path, case: str):
     world = make_world(days=14, seed=21)
     on_time = [c for c in world.clicks if c["file_day"] == c["ts"].date()]
     if case == "all_on_time":
         world.clicks = on_time
-    elif case == "late_deliveries":
+    elif case.startswith("late_"):
         # what ingestion lets through: repeats two or more days later, a click sent twice
         # late, and a late click never delivered on time
         world.clicks = on_time[:]
@@ -67,6 +66,12 @@ def test_each_click_counts_once_on_its_first_delivery(tmp_path: Path, case: str)
         world.clicks += [_late_copy(lost, 4, 900_005), _late_copy(lost, 7, 900_006)]
     data_dir = fresh_dir(tmp_path / case)
     write_raw_layer(world, data_dir)
+    if case == "late_without_statistics":
+        # a file with a late click and no footer statistics (another writer): it must be
+        # ranked, and with no earliest click day known, looked up against every on-time click
+        part = (data_dir / "raw" / "clicks" / f"day={world.start + timedelta(days=5)}"
+                / "part-0.parquet")
+        pl.read_parquet(part).write_parquet(part, statistics=False)
 
     counts, compiled = _built(data_dir)
 
@@ -74,4 +79,6 @@ def test_each_click_counts_once_on_its_first_delivery(tmp_path: Path, case: str)
     assert sum(counts.values()) < len(world.clicks) or case == "all_on_time"
     # only partitions with a late click are ranked; with none, nothing is
     assert ("row_number()" in compiled) == (case != "all_on_time"), compiled
+    bounded = "on_time.file_day >=" in compiled
+    assert bounded == (case in ("next_day_repeats", "late_deliveries")), compiled
 

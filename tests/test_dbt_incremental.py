@@ -16,6 +16,7 @@ from test_dbt_support import (
     event_rows,
     fresh_dir,
     make_world,
+    query_rows,
     write_partition,
     write_raw_layer,
 )
@@ -40,11 +41,7 @@ def marts_snapshot(warehouse: Path) -> dict[str, pl.DataFrame]:
 
 
 def scalar(warehouse: Path, sql: str):
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.sql(sql).fetchall()[0][0]
-    finally:
-        con.close()
+    return query_rows(warehouse, sql)[0][0]
 
 
 def _rewrite(rows: list[dict], root: Path, dataset: str, schema: dict, day: date) -> None:
@@ -161,23 +158,19 @@ def test_partition_days_come_from_footers_and_cover_every_row(tmp_path: Path):
     pl.read_parquet(part).write_parquet(part, statistics=False)
     dbt(["run", "--select", "+int_raw_partitions"], data_dir)
 
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        rows = con.sql(
-            "select dataset, file_day, row_count, touched_days "
-            "from intermediate.int_raw_partitions"
-        ).fetchall()
-        truth = {}
-        for ds, ts in (("clicks", "ts"), ("conversions", "created_at")):
-            for day, n, days, span in con.sql(
-                f"select day, count(*), list_sort(list_distinct(list(cast(timezone("
-                f"'Europe/Moscow', {ts} at time zone 'UTC') as date)))), max({ts}) - min({ts}) "
-                f"from read_parquet('{raw}/{ds}/*/*.parquet', hive_partitioning = true) "
-                f"group by day"
-            ).fetchall():
-                truth[(ds, day)] = (n, days, span)
-    finally:
-        con.close()
+    wh = data_dir / "warehouse.duckdb"
+    rows = query_rows(
+        wh, "select dataset, file_day, row_count, touched_days from intermediate.int_raw_partitions"
+    )
+    truth = {}
+    for ds, ts in (("clicks", "ts"), ("conversions", "created_at")):
+        for day, n, days, span in query_rows(
+            wh,
+            f"select day, count(*), list_sort(list_distinct(list(cast(timezone("
+            f"'Europe/Moscow', {ts} at time zone 'UTC') as date)))), max({ts}) - min({ts}) "
+            f"from read_parquet('{raw}/{ds}/*/*.parquet', hive_partitioning = true) group by day",
+        ):
+            truth[(ds, day)] = (n, days, span)
 
     stored = {(ds, day): (n, days) for ds, day, n, days in rows}
     assert len(stored) == len(rows) == len(truth)  # one version per partition

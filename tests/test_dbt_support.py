@@ -383,6 +383,15 @@ def dbt(args: list[str], data_dir: Path, *, check: bool = True) -> subprocess.Co
     return proc
 
 
+def query_rows(warehouse: Path, sql: str) -> list[tuple]:
+    """All rows of a query on the warehouse file, opened read-only and closed again."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
 def fresh_dir(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)

@@ -10,6 +10,11 @@
 
 {% macro raw_glob(dataset) -%}{{ return(raw_dir() ~ '/' ~ dataset ~ '/*/*.parquet') }}{%- endmacro %}
 
+{#- The file day of a partition file from its hive path (`.../day=YYYY-MM-DD/part-0.parquet`). -#}
+{% macro partition_file_day(path_col) -%}
+    cast(regexp_extract({{ path_col }}, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date)
+{%- endmacro %}
+
 {#- True when at least one partition file of the dataset exists (checked at run time only).
     DuckDB: glob the files (read_parquet fails on an empty glob). Spark: always true, the source
     table (engine_sources.sql) exists with its declared schema and simply reads empty. -#}
@@ -70,7 +75,7 @@
 {% macro default__raw_partition_listing(dataset) -%}
     {%- if raw_files_exist(dataset) -%}
     select '{{ dataset }}' as dataset,
-           cast(regexp_extract(filename, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
+           {{ partition_file_day('filename') }} as file_day,
            count(*) as files,
            cast(sum(size) as bigint) as bytes,
            max(cast(last_modified as timestamp)) as max_mtime
@@ -89,7 +94,7 @@
     The folder exists: the on-run-start hook created the source table over it. -#}
 {% macro spark__raw_partition_listing(dataset) -%}
     select '{{ dataset }}' as dataset,
-           cast(regexp_extract(path, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
+           {{ partition_file_day('path') }} as file_day,
            count(*) as files,
            cast(sum(length) as bigint) as bytes,
            max(cast(modificationTime as timestamp)) as max_mtime
@@ -173,7 +178,7 @@
 {% macro raw_footers(dataset) -%}
     {%- set raw_ts = {'clicks': 'ts', 'conversions': 'created_at'}[dataset] -%}
     select
-        cast(regexp_extract(file_name, 'day=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as file_day,
+        {{ partition_file_day('file_name') }} as file_day,
         row_group_num_rows,
         try_cast(stats_min_value as timestamp) as min_ts,
         try_cast(stats_max_value as timestamp) as max_ts
@@ -307,10 +312,8 @@
 {% macro plan_day_filter(plan, day_col) -%}
     {%- if plan.full -%}
         1 = 1
-    {%- elif plan.days | length == 0 -%}
-        1 = 0
     {%- else -%}
-        {{ day_col }} in ({% for d in plan.days %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+        {{ days_in(day_col, plan.days) }}
     {%- endif -%}
 {%- endmacro %}
 
