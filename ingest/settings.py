@@ -98,6 +98,9 @@ class SparkSettings:
 @dataclass(frozen=True)
 class IngestSettings:
     max_quarantine_share: float = 0.05
+    # decompressed MiB of files decoded, validated and committed together; ingestion holds
+    # about two batches at once (the read-ahead), so this bounds its memory
+    batch_mb: int = 64
     partitions_start: str = "2024-10-01"
 
 
@@ -308,6 +311,11 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
     if settings.alerts.language not in ("en", "ru"):
         raise ConfigError(
             f"[alerts] language must be 'en' or 'ru', got {settings.alerts.language!r}"
+        )
+    if settings.ingest.batch_mb < 1:
+        raise ConfigError(
+            f"{path}: [ingest] batch_mb must be at least 1 (MiB of decompressed files per "
+            f"ingestion batch), got {settings.ingest.batch_mb}"
         )
     return settings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import date, datetime
 
 import pytest
@@ -18,9 +19,11 @@ from ingest_contract_files import (
     write_billing,
 )
 
+from ingest.landing import discover
 from ingest.pii import keyed_hash_hex
-from ingest.pipeline import ingest_all, ingest_source
-from ingest.readers.text import split_lines
+from ingest.pipeline import _plan_batches, ingest_all, ingest_source
+from ingest.readers.text import content_size, split_lines
+from ingest.sources import SOURCES
 
 KEY = "parser-test-key"
 
@@ -202,3 +205,29 @@ def test_split_lines_numbers_every_physical_line(lines: int, ending: str):
     frame = split_lines(text)
     assert frame["_source_line"].to_list() == list(range(1, lines + 1))
     assert frame["_text"].to_list() == body
+
+
+def test_content_size_reads_the_gzip_trailer(tmp_path):
+    """The decompressed size without inflating; a plain file's size on disk."""
+    text = ("click,row\n" * 50_000).encode()
+    packed = tmp_path / "clicks_2026-11-20.csv.gz"
+    packed.write_bytes(gzip.compress(text))
+    plain = tmp_path / "fx_rates.csv"
+    plain.write_bytes(text[:1234])
+    assert packed.stat().st_size < len(text) // 20  # it compresses well
+    assert content_size(packed) == len(text)
+    assert content_size(plain) == 1234
+
+
+def test_batches_are_cut_by_decompressed_content(tmp_path):
+    """Highly compressible files are batched by what they hold once decoded: three 40 KB
+    texts (a few hundred bytes each on disk) under a 100 KB budget make two batches, in order;
+    a file larger than the budget is a batch of its own."""
+    folder = tmp_path / "tracker" / "clicks"
+    folder.mkdir(parents=True)
+    for day, rows in ((20, 4_000), (21, 4_000), (22, 4_000), (23, 20_000)):
+        (folder / f"clicks_2026-11-{day}.csv.gz").write_bytes(gzip.compress(b"0123456789" * rows))
+    files = discover(tmp_path, "clicks", SOURCES["clicks"].pattern)
+    assert sum(f.size for f in files) < 10_000
+    batches = _plan_batches(files, 100_000)
+    assert [[f.day.day for f in b] for b in batches] == [[20, 21], [22], [23]]

@@ -27,6 +27,7 @@ BAD_FILES = [
     ("[warehouse]\nengine = \"postgres\"\n",
      ["[warehouse] engine", "'postgres'", '"duckdb" or "spark"', "CPA_ENGINE"]),
     ("[spark]\ndir = 5\n", ["[spark] dir", "path"]),
+    ("[ingest]\nbatch_mb = 0\n", ["[ingest] batch_mb", "at least 1"]),
 ]
 
 
