@@ -174,3 +174,47 @@ def test_too_little_history_is_a_clear_error():
                                    churn.build_labels(short, days))
     with pytest.raises(churn.TrainingError, match="history"):
         churn.train(data)
+
+
+def test_crm_features_match_their_definition_row_by_row():
+    """Recency and 28-day counts of CRM activity strictly before each snapshot, checked
+    against the definition evaluated per (advertiser, snapshot) in plain Python: days since the
+    last activity and the last outbound one before t, sums over days [t-28, t-1]; an advertiser
+    appears at t only with an activity before t. Includes activity on t itself and on t-29
+    (both outside), t-28 (inside), two rows of one day, and a day with no activity."""
+    rng = np.random.default_rng(3)
+    start = date(2025, 3, 1)
+    rows = []
+    for adv in (1, 2, 3):
+        for offset in sorted(rng.choice(120, size=25, replace=False).tolist()):
+            rows.append((adv, start + timedelta(days=offset), *rng.integers(0, 3, 3).tolist()))
+    snapshot_days = [start + timedelta(days=d) for d in (0, 29, 57, 58, 86, 120)]
+    rows += [(1, snapshot_days[2], 5, 1, 1), (1, snapshot_days[2] - timedelta(days=29), 7, 0, 1),
+             (1, snapshot_days[2] - timedelta(days=28), 2, 1, 0),
+             (1, snapshot_days[2] - timedelta(days=28), 1, 0, 1), (2, start, 0, 0, 0)]
+    crm = pl.DataFrame(
+        [(a, d, n, t, n - o, o) for a, d, n, t, o in rows],
+        schema=["advertiser_id", "day", "activities", "tickets", "inbound", "outbound"],
+        orient="row",
+    )
+    expected = []
+    for adv in (1, 2, 3):
+        for t in snapshot_days:
+            before = [r for r in crm.iter_rows(named=True)
+                      if r["advertiser_id"] == adv and r["day"] < t and r["activities"] > 0]
+            if not before:
+                continue
+            window = [r for r in before if (t - r["day"]).days <= 28]
+            outbound = [r["day"] for r in before if r["outbound"] > 0]
+            expected.append({
+                "advertiser_id": adv, "snapshot_day": t,
+                "days_since_crm": float((t - max(r["day"] for r in before)).days),
+                "days_since_outbound": float((t - max(outbound)).days) if outbound else None,
+                **{f"crm_{k}_28": float(sum(r[k] for r in window))
+                   for k in ("activities", "tickets", "inbound")},
+            })
+    snaps = pl.DataFrame({"snapshot_day": snapshot_days}).with_columns(
+        (pl.col("snapshot_day") - pl.duration(days=1)).alias("day"))
+    got = churn.features._crm_features(crm, snaps).sort("advertiser_id", "snapshot_day")
+    assert got.to_dicts() == expected
+    assert {(r["advertiser_id"], r["snapshot_day"]) for r in expected} >= {(1, snapshot_days[2])}
