@@ -31,10 +31,12 @@ from ingest.sample_world import SCALES, WorldConfig
 FULL_STAGES = ("ingest", "dbt", "ml", "alerts", "publish")
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(config: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if not env.get("CPA_HASH_KEY"):
         env["CPA_DEMO"] = "1"  # synthetic data only: the public demo key is fine here
+    if config is not None:
+        env["CPA_CONFIG"] = str(config)
     return env
 
 
@@ -108,14 +110,22 @@ def _dbt_detail(run_results: Path, keep: Path) -> dict:
 
 
 def _stage(
-    stage: str, world: Path, data: Path, scratch: Path, *, tag: str, day: str | None = None
+    stage: str,
+    world: Path,
+    data: Path,
+    scratch: Path,
+    *,
+    tag: str,
+    day: str | None = None,
+    config: Path | None = None,
 ) -> tuple[Measured, dict]:
     log = scratch / "logs" / f"{tag}-{stage}.log"
     result_file = scratch / "results" / f"{tag}-{stage}.json"
     if stage in ("dbt", "dbt_spark"):
         target = "spark" if stage == "dbt_spark" else "duckdb"
-        argv, extra = dbt_command(bench_settings(world / "landing", data), scratch, target)
-        cost = run_measured(argv, env={**_child_env(), **extra}, log=log, cwd=scratch)
+        settings = bench_settings(world / "landing", data, config)
+        argv, extra = dbt_command(settings, scratch, target)
+        cost = run_measured(argv, env={**_child_env(config), **extra}, log=log, cwd=scratch)
         folder = "dbt_target" if target == "duckdb" else f"dbt_target_{target}"
         return cost, _dbt_detail(scratch / folder / "run_results.json", result_file)
     argv = [
@@ -134,18 +144,25 @@ def _stage(
     ]
     if day:
         argv += ["--day", day]
-    cost = run_measured(argv, env=_child_env(), log=log)
+    cost = run_measured(argv, env=_child_env(config), log=log)
     detail = (
         json.loads(result_file.read_text()) if result_file.exists() and cost.returncode == 0 else {}
     )
     return cost, detail
 
 
-def _pipeline(world: Path, data: Path, scratch: Path, tag: str, day: str | None = None) -> dict:
+def _pipeline(
+    world: Path,
+    data: Path,
+    scratch: Path,
+    tag: str,
+    day: str | None = None,
+    config: Path | None = None,
+) -> dict:
     """The stages in the orchestrator's order; stops at the first failure (recorded)."""
     out: dict[str, dict] = {}
     for stage in FULL_STAGES:
-        cost, detail = _stage(stage, world, data, scratch, tag=tag, day=day)
+        cost, detail = _stage(stage, world, data, scratch, tag=tag, day=day, config=config)
         out[stage] = {**cost.as_dict(), "detail": detail}
         print(
             f"  {tag:<12} {stage:<8} {cost.seconds:>9.1f} s  peak {cost.peak_rss_mib:>8.0f} MiB"
@@ -221,6 +238,38 @@ def run_scale(
         )
     result["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
     return result
+
+
+def budget_config(scratch: Path, memory_limit: str) -> Path:
+    """A copy of the repository's cpa.toml with ``[duckdb] memory_limit`` set, in ``scratch``."""
+    from ingest.settings import DEFAULT_CONFIG_FILE
+
+    text = DEFAULT_CONFIG_FILE.read_text(encoding="utf-8")
+    fixed, n = re.subn(r"(?m)^memory_limit = .*$", f'memory_limit = "{memory_limit}"', text)
+    if n != 1:
+        raise RuntimeError(f"{DEFAULT_CONFIG_FILE} has no single `memory_limit = ` line to set")
+    out = scratch / "cpa-budget.toml"
+    out.write_text(fixed, encoding="utf-8")
+    return out
+
+
+def budget_run(scratch: Path, memory_limit: str) -> dict:
+    """The full pipeline once more on the world in ``scratch`` (its own warehouse, removed
+    afterwards) with DuckDB's memory budget fixed at ``memory_limit`` in every stage.
+
+    At the default budget (a share of RAM) DuckDB keeps what it has read in memory while it
+    may, so a longer history shows a higher peak without needing it. A budget that binds at
+    both history lengths shows what the stages need.
+    """
+    data = scratch / "data-budget"
+    shutil.rmtree(data, ignore_errors=True)
+    print(f"[{scratch.name}] DuckDB memory budget {memory_limit}", flush=True)
+    try:
+        config = budget_config(scratch, memory_limit)
+        return {"memory_limit": memory_limit,
+                "full": _pipeline(scratch / "world", data, scratch, "budget", config=config)}
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _spark_build(world: Path, data: Path, scratch: Path) -> dict:
@@ -331,6 +380,12 @@ def main(argv: list[str] | None = None) -> int:
         "batch, so the check compares one batch in memory with two",
     )
     parser.add_argument(
+        "--history-memory-limit",
+        default="256MB",
+        help="also run both history lengths with DuckDB's memory budget fixed at this "
+        "('' = skip): the default budget is a share of RAM, which DuckDB fills as a cache",
+    )
+    parser.add_argument(
         "--deadline",
         default=None,
         help="UTC 'HH:MM': do not start a scale estimated to finish after it",
@@ -417,6 +472,12 @@ def main(argv: list[str] | None = None) -> int:
                 "short": short,
             }
             save()
+            if args.history_memory_limit:
+                report["history_check"]["budget"] = {
+                    "long": budget_run(args.work_dir / label, args.history_memory_limit),
+                    "short": budget_run(args.work_dir / short["label"], args.history_memory_limit),
+                }
+                save()
     save()
     print(f"wrote {args.out} and {json_out}")
     return 0

@@ -20,8 +20,10 @@ from ingest.settings import Settings, dbt_env_values, load_settings
 TRACKER_DAILY = ("clicks", "conversions")
 
 
-def bench_settings(landing: Path, data: Path) -> Settings:
-    return load_settings().with_paths(landing=landing, data=data)
+def bench_settings(landing: Path, data: Path, config: Path | None = None) -> Settings:
+    """The settings of ``config`` (default: ``CPA_CONFIG`` or the repository's cpa.toml) on
+    these folders."""
+    return load_settings(config).with_paths(landing=landing, data=data)
 
 
 def dbt_vars(settings: Settings) -> dict[str, object]:
@@ -140,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.floor import run_floor
 
         result = run_floor(settings)
+    result["duckdb_memory_limit"] = settings.duckdb.memory_limit  # the budget it ran with
     args.result.parent.mkdir(parents=True, exist_ok=True)
     args.result.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     return 0

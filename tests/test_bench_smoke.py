@@ -1,9 +1,10 @@
 """The benchmark command end to end on the tiniest world, so that it cannot rot.
 
 Runs ``python -m benchmarks.run`` (in-process ``main``; every stage is still its own child
-process) on a 120-day tiny world in tmp folders and checks what the results files say: every
+process) on a 150-day tiny world in tmp folders and checks what the results files say: every
 stage of the full and the incremental build ran and succeeded with a measured peak memory, the
 incremental run read only the held-back day, and the floor query saw every generated click.
+The history check runs too (a 120-day world, then both lengths with a fixed DuckDB budget).
 No wall-clock assertions: the host is shared.
 """
 
@@ -26,21 +27,23 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
             "--scales",
             "tiny",
             "--days",
-            "120",
+            "150",
             "--history-days",
-            "0",
+            "120",
+            "--history-memory-limit",
+            "200MB",
             "--work-dir",
             str(tmp_path / "work"),
             "--out",
             str(out),
             "--spark-scales",
-            "tiny-120d",
+            "tiny-150d",
         ]
     )
     assert rc == 0
     report = json.loads(out.with_suffix(".json").read_text())
-    assert list(report["scales"]) == ["tiny-120d"]  # preset + history length
-    run = report["scales"]["tiny-120d"]
+    assert list(report["scales"]) == ["tiny-150d"]  # preset + history length (the check aside)
+    run = report["scales"]["tiny-150d"]
     world_clicks = run["world_counts"]["clicks"]
     assert world_clicks > 0
 
@@ -64,7 +67,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
     assert floor["returncode"] == 0 and floor["detail"]["clicks"] == world_clicks
     assert floor["detail"]["mart_rows"] > 0
 
-    derived = report["derived"]["tiny-120d"]
+    derived = report["derived"]["tiny-150d"]
     assert derived["completed"] and derived["incremental_share_ingest_dbt"] > 0
     assert derived["pipeline_over_floor"] > 0
     assert run["warehouse_bytes"] > 0 and run["raw_parquet_bytes"] > 0
@@ -76,7 +79,25 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
     counts = spark["mart_row_counts"]
     assert counts["marts"] > 20 and counts["equal_counts"] == counts["marts"], counts["counts"]
 
+    # The history check: the same daily volume over 120 days, then both lengths again with
+    # DuckDB's budget fixed; every stage ran with the budget it was given.
+    check = report["history_check"]
+    assert (check["short_days"], check["long_days"]) == (120, 150)
+    short_clicks = check["short"]["world_counts"]["clicks"]
+    assert 0 < short_clicks < world_clicks
+    assert run["full"]["ml"]["detail"]["duckdb_memory_limit"] == "60%"
+    for length in ("long", "short"):
+        budget = check["budget"][length]
+        assert budget["memory_limit"] == "200MB" and list(budget["full"]) == list(FULL_STAGES)
+        for stage, cost in budget["full"].items():
+            assert cost["returncode"] == 0, f"budget {length} {stage}: {cost.get('failed_log')}"
+            if stage != "dbt":
+                assert cost["detail"]["duckdb_memory_limit"] == "200MB", (length, stage)
+    budget_clicks = check["budget"]["long"]["full"]["ingest"]["detail"]["sources"]["clicks"]
+    assert budget_clicks["rows_read"] == world_clicks  # the whole history, nothing held back
+
     text = out.read_text()
+    assert "With DuckDB's memory budget fixed at 200MB" in text
     assert "## dbt build on both engines" in text
     assert "## Targets" in text and "### Incremental run after one new day" in text
     assert f"{world_clicks:,}" in text
