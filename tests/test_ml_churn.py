@@ -218,3 +218,57 @@ def test_crm_features_match_their_definition_row_by_row():
     got = churn.features._crm_features(crm, snaps).sort("advertiser_id", "snapshot_day")
     assert got.to_dicts() == expected
     assert {(r["advertiser_id"], r["snapshot_day"]) for r in expected} >= {(1, snapshot_days[2])}
+
+
+def test_debt_features_match_their_definition_row_by_row():
+    """Overdue debt at each snapshot t from invoices dated before t and payments made before t,
+    checked against the definition in plain Python (an advertiser without open debt at t may
+    be absent: build_features reads that as zero). Covers partial payments, a payment on t
+    itself (not yet counted), a refund that reopens a paid invoice, an invoice never paid, one
+    too small to count as open, and a currency rate."""
+    d = date(2025, 1, 1)
+    invoices = pl.DataFrame({
+        "advertiser_id": [1, 1, 2, 2, 3],
+        "invoice_number": ["A", "B", "C", "D", "E"],
+        "invoice_date": [d, d + timedelta(days=20), d + timedelta(days=5), d, d],
+        "due_date": [d + timedelta(days=14), d + timedelta(days=34), d + timedelta(days=19),
+                     d + timedelta(days=10), d + timedelta(days=10)],
+        "amount_total": [1000.0, 500.0, 2000.0, 800.0, 0.9],
+        "amount_total_rub": [1000.0, 500.0, 2000.0 * 90, 800.0, 0.9],
+    })
+    payments = pl.DataFrame({
+        "advertiser_id": [1, 1, 2, 2, 2],
+        "invoice_number": ["A", "A", "C", "C", "C"],
+        "payment_date": [d + timedelta(days=10), d + timedelta(days=28), d + timedelta(days=21),
+                         d + timedelta(days=30), d + timedelta(days=50)],
+        "amount": [400.0, 600.0, 2000.0, -1500.0, 1500.0],
+    })
+    snapshot_days = [d + timedelta(days=k) for k in (0, 7, 21, 28, 35, 49, 56, 70)]
+    snaps = pl.DataFrame({"snapshot_day": snapshot_days}).with_columns(
+        (pl.col("snapshot_day") - pl.duration(days=1)).alias("day"))
+    expected = {}
+    for inv in invoices.iter_rows(named=True):
+        for t in snapshot_days:
+            if inv["invoice_date"] >= t:
+                continue
+            paid = sum(p["amount"] for p in payments.iter_rows(named=True)
+                       if p["invoice_number"] == inv["invoice_number"] and p["payment_date"] < t)
+            left = inv["amount_total"] - paid
+            is_open = left > 0.005 * abs(inv["amount_total"]) + 1.0
+            dpd = (t - inv["due_date"]).days - 1
+            row = expected.setdefault((inv["advertiser_id"], t), [0.0, 0.0, 0.0])
+            if is_open and dpd > 0:
+                rate = inv["amount_total_rub"] / inv["amount_total"]
+                row[0] += left * rate
+                row[1] = max(row[1], float(dpd))
+            row[2] += float(is_open)
+    got = churn.features._debt_features(invoices, payments, snaps)
+    got = {(r["advertiser_id"], r["snapshot_day"]): [r["overdue_rub"], r["max_days_past_due"],
+                                                    r["open_invoices"]]
+           for r in got.iter_rows(named=True)}
+    assert set(got) <= set(expected)
+    for key, values in expected.items():
+        assert got.get(key, [0.0, 0.0, 0.0]) == pytest.approx(values), key
+    # the case the pairing must not cut short: C paid (t = 28), reopened by the refund
+    # (t = 35, beside D, never paid), paid again (t = 56)
+    assert [expected[(2, d + timedelta(days=k))][2] for k in (28, 35, 56)] == [1, 2, 1]

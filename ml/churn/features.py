@@ -298,27 +298,49 @@ def _debt_features(
         pl.col("amount_total").cast(pl.Float64).alias("_amount"),
         rate.cast(pl.Float64).alias("_rate"),
     )
-    pay = payments.filter(pl.col("invoice_number").is_not_null()).select(
-        "invoice_number", pl.col("payment_date").cast(pl.Date),
-        pl.col("amount").cast(pl.Float64).alias("_paid"),
+    pay = (
+        payments.filter(pl.col("invoice_number").is_not_null())
+        .group_by("invoice_number", pl.col("payment_date").cast(pl.Date))
+        .agg(pl.col("amount").cast(pl.Float64).sum().alias("_paid"))
     )
-    pairs = inv.join(snaps.select("snapshot_day"), how="cross").filter(
-        pl.col("invoice_date") < pl.col("snapshot_day")
+    paid_to_date = pay.sort("invoice_number", "payment_date").with_columns(
+        pl.col("_paid").cum_sum().over("invoice_number").alias("_paid")
     )
-    paid = pay.join(snaps.select("snapshot_day"), how="cross").filter(
-        pl.col("payment_date") < pl.col("snapshot_day")
-    ).group_by("invoice_number", "snapshot_day").agg(pl.col("_paid").sum())
-    pairs = pairs.join(paid, on=["invoice_number", "snapshot_day"], how="left").with_columns(
+
+    def is_open(paid: pl.Expr) -> pl.Expr:
+        return (pl.col("_amount") - paid) > 0.005 * pl.col("_amount").abs() + 1.0
+
+    # The snapshots an invoice can be open at: after its date, and up to its last payment day
+    # (later, everything is paid and its state is final), or without end when it stays open.
+    # Closed invoices add nothing below, so pairs are made only where they could count: a
+    # cross join of every invoice with every snapshot grew with history squared.
+    totals = pay.group_by("invoice_number").agg(
+        pl.col("_paid").sum(), pl.col("payment_date").max().alias("_last_payment")
+    )
+    inv = inv.join(totals, on="invoice_number", how="left").with_columns(
+        pl.when(is_open(pl.col("_paid").fill_null(0.0))).then(pl.lit(date.max))
+        .otherwise(pl.col("_last_payment").fill_null(pl.col("invoice_date")))
+        .alias("_until")
+    ).drop("_paid", "_last_payment")
+    pairs = inv.join_where(
+        snaps.select("snapshot_day"),
+        pl.col("invoice_date") < pl.col("snapshot_day"),
+        pl.col("snapshot_day") <= pl.col("_until"),
+    ).with_columns((pl.col("snapshot_day") - pl.duration(days=1)).alias("_paid_by"))
+    pairs = pairs.sort("_paid_by").join_asof(  # payments made before t: on or before t-1
+        paid_to_date.sort("payment_date"), left_on="_paid_by", right_on="payment_date",
+        by="invoice_number", strategy="backward", check_sortedness=False,
+    ).with_columns(
         (pl.col("_amount") - pl.col("_paid").fill_null(0.0)).alias("_open"),
         ((pl.col("snapshot_day") - pl.col("due_date")).dt.total_days() - 1).alias("_dpd"),
     )
-    is_open = pl.col("_open") > 0.005 * pl.col("_amount").abs() + 1.0
-    overdue = is_open & (pl.col("_dpd") > 0)
+    still_open = is_open(pl.col("_paid").fill_null(0.0))
+    overdue = still_open & (pl.col("_dpd") > 0)
     return pairs.group_by("advertiser_id", "snapshot_day").agg(
         (pl.col("_open") * pl.col("_rate")).filter(overdue).sum().alias("overdue_rub"),
         pl.col("_dpd").filter(overdue).max().cast(pl.Float64).fill_null(0.0)
         .alias("max_days_past_due"),
-        is_open.sum().cast(pl.Float64).alias("open_invoices"),
+        still_open.sum().cast(pl.Float64).alias("open_invoices"),
     )
 
 
