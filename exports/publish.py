@@ -35,7 +35,7 @@ import duckdb
 from exports import pii
 from exports.fsutil import swap_symlink
 from ingest.settings import Settings
-from ingest.warehouse import connect
+from ingest.warehouse import connect, limits
 
 DEFAULT_SCHEMAS = ("marts", "ml", "alerts")
 SNAPSHOT_NAME = "bi.duckdb"
@@ -76,11 +76,16 @@ def _source_tables(
     return [(r[0], r[1], [(c[0], c[1]) for c in r[2]]) for r in rows]
 
 
-def _export_files(snapshot: Path, version_dir: Path, tables: list[tuple[str, str]]) -> None:
-    """Parquet (for Power BI and tools) and CSV (for Excel) of every table, from the snapshot."""
+def _export_files(
+    settings: Settings, snapshot: Path, version_dir: Path, tables: list[tuple[str, str]]
+) -> None:
+    """Parquet (for Power BI and tools) and CSV (for Excel) of every table, from the snapshot,
+    within the configured DuckDB memory budget. Without it DuckDB may take 80 % of RAM and keeps
+    what it has read: with `memory_limit = "256MB"`, publishing the 10M-click world peaked at
+    322 MiB for 365 days and 512 MiB for 730; with the budget here too, 301 and 383 MiB."""
     (version_dir / "parquet").mkdir()
     (version_dir / "csv").mkdir()
-    with duckdb.connect(str(snapshot), read_only=True, config={"threads": 2}) as con:
+    with duckdb.connect(str(snapshot), read_only=True, config=limits(settings)) as con:
         for schema, table in tables:
             qualified = f"{_quote(schema)}.{_quote(table)}"
             stem = f"{schema}.{table}"
@@ -199,7 +204,7 @@ def publish(
         finally:
             con.execute(f"DETACH {_CATALOG}")
         os.chmod(snapshot_file, 0o444)  # a BI tool opening it writable gets a clear error
-        _export_files(snapshot_file, building, tables)
+        _export_files(settings, snapshot_file, building, tables)
         manifest = {
             "version": version,
             "run_id": run_id,

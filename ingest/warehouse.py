@@ -62,21 +62,26 @@ def _attach_or_close(con: duckdb.DuckDBPyConnection, settings: Settings) -> None
         raise
 
 
+def limits(settings: Settings) -> dict[str, str | int]:
+    """The configured memory budget, threads and spill folder, for any DuckDB connection of the
+    platform (the warehouse, or a file it writes such as the published snapshot)."""
+    settings.paths.tmp.mkdir(parents=True, exist_ok=True)
+    return {
+        "memory_limit": settings.duckdb.memory_limit,
+        "threads": settings.duckdb.threads,
+        "temp_directory": str(settings.paths.tmp),
+    }
+
+
 def _open(settings: Settings, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     path = settings.paths.warehouse_file
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    settings.paths.tmp.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(
             str(path),
             read_only=read_only,
-            config={
-                "memory_limit": settings.duckdb.memory_limit,
-                "threads": settings.duckdb.threads,
-                "temp_directory": str(settings.paths.tmp),
-                "preserve_insertion_order": False,
-            },
+            config={**limits(settings), "preserve_insertion_order": False},
         )
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
