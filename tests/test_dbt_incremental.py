@@ -40,6 +40,15 @@ def marts_snapshot(warehouse: Path) -> dict[str, pl.DataFrame]:
         con.close()
 
 
+STATE_JOINED_FACTS = ("intermediate.int_margin_base", "intermediate.int_offer_daily")
+
+
+def assert_same_marts(incremental: dict[str, pl.DataFrame], full: dict[str, pl.DataFrame]) -> None:
+    assert incremental.keys() == full.keys()
+    for name in full:
+        assert incremental[name].equals(full[name]), f"mart {name} differs after incremental run"
+
+
 def scalar(warehouse: Path, sql: str):
     return query_rows(warehouse, sql)[0][0]
 
@@ -96,14 +105,42 @@ def test_incremental_equals_full_refresh(tmp_path: Path):
         f"where conversion_id = '{flipped['conversion_id']}'"
     )
     assert status == "rejected"
+    # the day facts joined with the offer state rebuilt only the plan's days: the days before it
+    # keep the watermark of step 2 (the offer catalogue did not change)
+    for fact in STATE_JOINED_FACTS:
+        assert scalar(wh, f"select count(distinct _observed_at) from {fact}") == 2, fact
     incremental = marts_snapshot(wh)
 
     # 4. the same warehouse rebuilt from scratch
     dbt(["run", "--full-refresh"], data_dir)
     full = marts_snapshot(wh)
-    assert incremental.keys() == full.keys()
-    for name in full:
-        assert incremental[name].equals(full[name]), f"mart {name} differs after incremental run"
+    assert_same_marts(incremental, full)
+
+    # 5. a corrected first offer snapshot moves an offer to another category on past days, and
+    #    the last click file is delivered again: the facts joined with the offer state are
+    #    rebuilt whole (every row takes the new watermark; the plan alone would rebuild the last
+    #    days only), and the marts equal a full rebuild's
+    _rewrite(click_rows(world, {last}), raw, "clicks", CLICK_SCHEMA, last)
+    recategorised = world.offers[0]
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute(
+            "update raw.offers set category = 'travel' where offer_id = ? and snapshot_date = ?",
+            [recategorised["offer_id"], world.start],
+        )
+    finally:
+        con.close()
+    dbt(["run"], data_dir)
+    for fact in STATE_JOINED_FACTS:
+        stale = scalar(wh, f"select count(*) from {fact} where _observed_at < (select "
+                           "max(observed_at) from intermediate.int_raw_partitions)")
+        assert stale == 0, fact
+    assert scalar(
+        wh, "select count(*) from intermediate.int_margin_base "
+        f"where offer_id = {recategorised['offer_id']} and category = 'travel'") > 0
+    incremental = marts_snapshot(wh)
+    dbt(["run", "--full-refresh"], data_dir)
+    assert_same_marts(incremental, marts_snapshot(wh))
     # and the corrected click file really changed the marts: no bots left on that file's day
     bots = scalar(
         wh, f"select coalesce(sum(bot_clicks), 0) from marts.fct_offer_daily "

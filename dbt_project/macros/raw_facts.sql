@@ -225,8 +225,11 @@
     of such a dataset also rebuilds the days it touches plus that many days after (conversions
     look their click up within 30 days, so a late click file restates those conversions).
     The model stores the watermark in `_observed_at`; a failed run leaves it unchanged, so the
-    next run picks the same partitions up again (idempotent). -#}
-{% macro fact_plan(dataset, spread={}) %}
+    next run picks the same partitions up again (idempotent).
+    `version` (optional) fingerprints another input that can change past days (the offer
+    catalogue, offers_version): the model stores it in `_inputs_version`, and a different one
+    makes the plan full. -#}
+{% macro fact_plan(dataset, spread={}, version=none) %}
     {%- set partitions = ref('int_raw_partitions') -%}
     {%- set plan = {'full': true, 'days': [], 'watermark': none} -%}
     {%- set names = [dataset] + (spread.keys() | list) -%}
@@ -237,7 +240,9 @@
         {#- a table built before the model stored its watermark (an upgrade) is rebuilt whole -#}
         {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
                          if is_incremental() else [] -%}
-        {%- if '_observed_at' in stored -%}
+        {%- set same_inputs = version is none or ('_inputs_version' in stored and run_query(
+                "select max(_inputs_version) from " ~ this).columns[0].values()[0] == version) -%}
+        {%- if '_observed_at' in stored and same_inputs -%}
             {%- set old = run_query("select cast(max(_observed_at) as " ~ dbt.type_string() ~ ") from " ~ this).columns[0].values()[0] -%}
             {%- if old is not none -%}
                 {#- (dataset, day) for every reporting day touched by any version of a partition
@@ -274,12 +279,33 @@
     conversion facts (int_conversions, int_conversions_daily) share this plan. -#}
 {% macro click_lookup_days() %}{{ return(30) }}{% endmacro %}
 
-{% macro conversions_plan() %}
-    {{ return(fact_plan('conversions', {'clicks': click_lookup_days()})) }}
+{% macro conversions_plan(version=none) %}
+    {{ return(fact_plan('conversions', {'clicks': click_lookup_days()}, version)) }}
 {% endmacro %}
 
-{% macro conversions_plan_delete(day_col) -%}
-    {{ plan_delete('conversions', day_col, {'clicks': click_lookup_days()}) }}
+{% macro conversions_plan_delete(day_col, version=none) -%}
+    {{ plan_delete('conversions', day_col, {'clicks': click_lookup_days()}, version) }}
+{%- endmacro %}
+
+{#- A fingerprint of the offer catalogue as the daily facts read it (each snapshot row's
+    identity and the attributes they take from it): a new snapshot, a corrected one or an offer
+    listed for the first time can change the offer's state, or its fallback, on past days, so
+    a model joining the state by day rebuilds whole when this changes (weekly, with the
+    snapshots) and only the plan's days otherwise. The model needs
+    `-- depends_on: {{ ref('stg_offers') }}`. -#}
+{% macro offers_version() %}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set row = run_query(
+        "select count(*), cast(max(snapshot_date) as " ~ dbt.type_string() ~ "), cast(sum(hash("
+        ~ "snapshot_date, offer_id, advertiser_id, category, payout_model, status, daily_cap, "
+        ~ "source_file, source_line)) as " ~ dbt.type_string() ~ ") from " ~ ref('stg_offers')
+    ).rows[0] -%}
+    {{ return('offers:' ~ (row | join(':'))) }}
+{% endmacro %}
+
+{#- The literal a model stores as `_inputs_version` (see fact_plan). -#}
+{% macro version_literal(version) -%}
+    cast({% if version is none %}null{% else %}'{{ version }}'{% endif %} as {{ dbt.type_string() }})
 {%- endmacro %}
 
 {#- WHERE clause restricting a fact read to the plan's days: a cheap prefilter on the UTC
@@ -324,9 +350,9 @@
     with no new row untouched). Parquet tables have no transactions: a run failing in between
     leaves the days missing until the next run, which rebuilds them (the watermark did not
     advance). -#}
-{% macro plan_delete(dataset, day_col, spread={}) -%}
+{% macro plan_delete(dataset, day_col, spread={}, version=none) -%}
     {%- if execute and is_incremental() -%}
-        {%- set plan = fact_plan(dataset, spread) -%}
+        {%- set plan = fact_plan(dataset, spread, version) -%}
         {%- if plan.full -%}
             {{ remove_days(this, day_col, none) }}
         {%- elif plan.days | length > 0 -%}

@@ -1,5 +1,12 @@
 -- Approved revenue and payout per reporting day x offer x advertiser (the conversion's own) x
 -- category (the offer's that day) x publisher x traffic source: the base of every margin mart.
+{#- Incremental on the conversions plan, like int_conversions_daily it reads: a run rebuilds
+    the days that table has just rebuilt; the whole table when the offer catalogue changed
+    (offers_version: a snapshot can change the category of past days). -#}
+-- depends_on: {{ ref('stg_offers') }}
+{%- set offers = offers_version() -%}
+{%- set plan = conversions_plan(offers) -%}
+{{ config(fact_config('day', "{{ conversions_plan_delete('day', offers_version()) }}")) }}
 select
     c.day,
     c.offer_id,
@@ -8,12 +15,14 @@ select
     c.publisher_id,
     c.traffic_source,
     sum(c.revenue) as revenue,
-    sum(c.payout)  as payout
+    sum(c.payout)  as payout,
+    {{ watermark_literal(plan) }} as _observed_at,
+    {{ version_literal(offers) }} as _inputs_version
 from {{ ref('int_conversions_daily') }} as c
 left join {{ ref('int_offer_state_daily') }} as state
     on state.offer_id = c.offer_id and state.day = c.day
 left join {{ ref('int_offers_current') }} as cur on cur.offer_id = c.offer_id
-where c.approved > 0
+where c.approved > 0 and {{ plan_day_filter(plan, 'c.day') }}
 group by
     c.day, c.offer_id, c.advertiser_id, coalesce(state.category, cur.category, 'unknown'),
     c.publisher_id, c.traffic_source
