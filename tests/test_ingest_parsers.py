@@ -217,6 +217,9 @@ def test_content_size_reads_the_gzip_trailer(tmp_path):
     assert packed.stat().st_size < len(text) // 20  # it compresses well
     assert content_size(packed) == len(text)
     assert content_size(plain) == 1234
+    wrapped = tmp_path / "clicks_2026-11-21.csv.gz"  # a trailer below the file (4 GiB wrap)
+    wrapped.write_bytes(gzip.compress(text)[:-4] + (0).to_bytes(4, "little"))
+    assert content_size(wrapped) == wrapped.stat().st_size
 
 
 def test_batches_are_cut_by_decompressed_content(tmp_path):

@@ -47,7 +47,8 @@ def gunzip(data: bytes) -> bytes:
 
 def content_size(path: Path) -> int:
     """The decompressed size of a gzip file from its trailer (ISIZE: the last member's length
-    modulo 4 GiB), without inflating it; the size on disk for any other file.
+    modulo 4 GiB), without inflating it, and never less than its size on disk; the size on disk
+    for any other file.
 
     Used to size ingestion batches by what they hold once decoded: a JSON file expands about
     4.5x and memory follows the text, not the bytes on disk. An estimate: a multi-member or
@@ -58,7 +59,8 @@ def content_size(path: Path) -> int:
         return on_disk
     with path.open("rb") as fh:
         fh.seek(-4, 2)
-        return int.from_bytes(fh.read(4), "little")
+        trailer = int.from_bytes(fh.read(4), "little")
+    return max(trailer, on_disk)  # a content of 4 GiB or more wraps around: never below the file
 
 
 def decode_utf8(data: bytes) -> str:
