@@ -197,32 +197,39 @@ def _targets(report: dict) -> list[str]:
     )
     hc = report.get("history_check")
     if hc and hc.get("short"):
-        ratios = history_ratios(scales.get(hc["scale"], {}).get("full", {}), hc["short"]["full"])
+        long_full = scales.get(hc["scale"], {}).get("full", {})
+        ratios = history_ratios(long_full, hc["short"]["full"])
         budget = hc.get("budget")
-        fixed = (
-            history_ratios(budget["long"]["full"], budget["short"]["full"]) if budget else {}
-        )
 
         def worst(r: dict[str, float]) -> str:
+            if not r:
+                return "no stage succeeded at both lengths"
             w = max(r, key=r.get)
             return f"worst stage ({w}) {r[w]:.2f}"
 
-        def flat(r: dict[str, float]) -> str:
+        def flat(r: dict[str, float], *runs: dict) -> str:
+            if not r or not _all_succeeded(*runs):
+                return "incomplete (a stage failed)"
             return "yes" if max(r.values()) <= 1.25 else "no"
 
-        if ratios:
-            measured = f"{hc['long_days']} d ÷ {hc['short_days']} d ({hc['scale']}): "
-            verdict = ""
-            if fixed:
-                limit = budget["long"]["memory_limit"]
-                measured += f"with DuckDB's budget fixed at {limit}, {worst(fixed)}; "
-                verdict = f"{flat(fixed)} with a fixed budget; "
-            measured += f"at the default budget (a share of RAM), {worst(ratios)}"
-            verdict += f"{flat(ratios)} at the default budget"
-            lines.append(
-                f"| peak memory flat in history length | {measured} | {verdict} "
-                "(≤ 1.25 counted as flat) |"
+        measured = f"{hc['long_days']} d ÷ {hc['short_days']} d ({hc['scale']}): "
+        verdict = ""
+        if budget:
+            budget_runs = (budget["long"]["full"], budget["short"]["full"])
+            fixed = history_ratios(*budget_runs)
+            measured += (
+                f"with DuckDB's budget fixed at {budget['long']['memory_limit']}, "
+                f"{worst(fixed)}; "
             )
+            verdict = f"{flat(fixed, *budget_runs)} with a fixed budget; "
+        elif hc.get("budget_not_run"):
+            measured += f"fixed budget not run ({hc['budget_not_run']}); "
+        measured += f"at the default budget (a share of RAM), {worst(ratios)}"
+        verdict += f"{flat(ratios, long_full, hc['short']['full'])} at the default budget"
+        lines.append(
+            f"| peak memory flat in history length | {measured} | {verdict} "
+            "(≤ 1.25 counted as flat) |"
+        )
     if "incremental_share_ingest_dbt" in dl:
         lines.append(
             "| incremental day < 10 % of full build (ingest+dbt; whole pipeline) | "
@@ -441,12 +448,18 @@ def render(report: dict, notes: str = "") -> str:
 
 
 def history_ratios(long_run: dict, short_run: dict) -> dict[str, float]:
-    """Peak RSS of each stage at the long history ÷ at the short one."""
+    """Peak RSS of each stage at the long history ÷ at the short one (stages that succeeded in
+    both: a stage that failed early has a low peak that means nothing)."""
     return {
         n: long_run[n]["peak_rss_mib"] / s["peak_rss_mib"]
         for n, s in short_run.items()
         if n in long_run and s["peak_rss_mib"]
+        and s["returncode"] == 0 and long_run[n]["returncode"] == 0
     }
+
+
+def _all_succeeded(*runs: dict) -> bool:
+    return all(c["returncode"] == 0 for r in runs for c in r.values())
 
 
 def history_table(long_run: dict, short_run: dict) -> list[str]:

@@ -127,7 +127,8 @@ def _stage(
         argv, extra = dbt_command(settings, scratch, target)
         cost = run_measured(argv, env={**_child_env(config), **extra}, log=log, cwd=scratch)
         folder = "dbt_target" if target == "duckdb" else f"dbt_target_{target}"
-        return cost, _dbt_detail(scratch / folder / "run_results.json", result_file)
+        detail = _dbt_detail(scratch / folder / "run_results.json", result_file)
+        return cost, {**detail, "duckdb_memory_limit": settings.duckdb.memory_limit}
     argv = [
         sys.executable,
         "-m",
@@ -219,9 +220,7 @@ def run_scale(
     result["warehouse_bytes"] = dir_size_bytes(data / "warehouse.duckdb")
     result["raw_parquet_bytes"] = dir_size_bytes(data / "raw")
     result["landing_bytes"] = dir_size_bytes(world / "landing")
-    full_ok = all(s["returncode"] == 0 for s in result["full"].values()) and len(
-        result["full"]
-    ) == len(FULL_STAGES)
+    full_ok = _completed(result["full"])
     if with_spark and full_ok:  # the second engine on the very same raw layer
         result["spark"] = _spark_build(world, data, scratch)
     if with_incremental:
@@ -244,10 +243,11 @@ def budget_config(scratch: Path, memory_limit: str) -> Path:
     """A copy of the repository's cpa.toml with ``[duckdb] memory_limit`` set, in ``scratch``."""
     from ingest.settings import DEFAULT_CONFIG_FILE
 
-    text = DEFAULT_CONFIG_FILE.read_text(encoding="utf-8")
+    source = Path(os.environ.get("CPA_CONFIG") or DEFAULT_CONFIG_FILE)  # the one in effect
+    text = source.read_text(encoding="utf-8")
     fixed, n = re.subn(r"(?m)^memory_limit = .*$", f'memory_limit = "{memory_limit}"', text)
     if n != 1:
-        raise RuntimeError(f"{DEFAULT_CONFIG_FILE} has no single `memory_limit = ` line to set")
+        raise RuntimeError(f"{source} has no single `memory_limit = ` line to set")
     out = scratch / "cpa-budget.toml"
     out.write_text(fixed, encoding="utf-8")
     return out
@@ -297,6 +297,11 @@ def _spark_build(world: Path, data: Path, scratch: Path) -> dict:
     else:
         out["failed_log"] = str(scratch / "logs" / "full-dbt_spark.log")
     return out
+
+
+def _completed(stages: dict) -> bool:
+    """Every stage of a pipeline ran and succeeded."""
+    return len(stages) == len(FULL_STAGES) and all(c["returncode"] == 0 for c in stages.values())
 
 
 def _total_seconds(result: dict) -> float:
@@ -473,10 +478,22 @@ def main(argv: list[str] | None = None) -> int:
             }
             save()
             if args.history_memory_limit:
-                report["history_check"]["budget"] = {
-                    "long": budget_run(args.work_dir / label, args.history_memory_limit),
-                    "short": budget_run(args.work_dir / short["label"], args.history_memory_limit),
-                }
+                runs = (base["full"], short["full"])
+                took = sum(c["seconds"] for r in runs for c in r.values())
+                if not all(_completed(r) for r in runs):
+                    report["history_check"]["budget_not_run"] = "a default-budget build failed"
+                elif deadline and datetime.now(UTC) + timedelta(seconds=1.5 * took) > deadline:
+                    report["history_check"]["budget_not_run"] = (
+                        f"not started: about {1.5 * took / 60:.0f} min would end after the "
+                        f"deadline {args.deadline} UTC"
+                    )
+                else:
+                    report["history_check"]["budget"] = {
+                        "long": budget_run(args.work_dir / label, args.history_memory_limit),
+                        "short": budget_run(
+                            args.work_dir / short["label"], args.history_memory_limit
+                        ),
+                    }
                 save()
     save()
     print(f"wrote {args.out} and {json_out}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.run import FULL_STAGES, main
+from ingest.settings import load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -85,14 +86,16 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
     assert (check["short_days"], check["long_days"]) == (120, 150)
     short_clicks = check["short"]["world_counts"]["clicks"]
     assert 0 < short_clicks < world_clicks
-    assert run["full"]["ml"]["detail"]["duckdb_memory_limit"] == "60%"
+    configured = load_settings().duckdb.memory_limit
+    assert configured != "200MB"
+    for stage in ("ingest", "dbt", "ml", "publish"):
+        assert run["full"][stage]["detail"]["duckdb_memory_limit"] == configured, stage
     for length in ("long", "short"):
         budget = check["budget"][length]
         assert budget["memory_limit"] == "200MB" and list(budget["full"]) == list(FULL_STAGES)
         for stage, cost in budget["full"].items():
             assert cost["returncode"] == 0, f"budget {length} {stage}: {cost.get('failed_log')}"
-            if stage != "dbt":
-                assert cost["detail"]["duckdb_memory_limit"] == "200MB", (length, stage)
+            assert cost["detail"]["duckdb_memory_limit"] == "200MB", (length, stage)
     budget_clicks = check["budget"]["long"]["full"]["ingest"]["detail"]["sources"]["clicks"]
     assert budget_clicks["rows_read"] == world_clicks  # the whole history, nothing held back
 

@@ -192,6 +192,7 @@ def test_crm_features_match_their_definition_row_by_row():
     rows += [(1, snapshot_days[2], 5, 1, 1), (1, snapshot_days[2] - timedelta(days=29), 7, 0, 1),
              (1, snapshot_days[2] - timedelta(days=28), 2, 1, 0),
              (1, snapshot_days[2] - timedelta(days=28), 1, 0, 1), (2, start, 0, 0, 0)]
+    rows += [(3, None, 4, 1, 1)]  # a row without a day counts nowhere
     crm = pl.DataFrame(
         [(a, d, n, t, n - o, o) for a, d, n, t, o in rows],
         schema=["advertiser_id", "day", "activities", "tickets", "inbound", "outbound"],
@@ -201,7 +202,8 @@ def test_crm_features_match_their_definition_row_by_row():
     for adv in (1, 2, 3):
         for t in snapshot_days:
             before = [r for r in crm.iter_rows(named=True)
-                      if r["advertiser_id"] == adv and r["day"] < t and r["activities"] > 0]
+                      if r["advertiser_id"] == adv and r["day"] is not None and r["day"] < t
+                      and r["activities"] > 0]
             if not before:
                 continue
             window = [r for r in before if (t - r["day"]).days <= 28]
@@ -217,6 +219,9 @@ def test_crm_features_match_their_definition_row_by_row():
         (pl.col("snapshot_day") - pl.duration(days=1)).alias("day"))
     got = churn.features._crm_features(crm, snaps).sort("advertiser_id", "snapshot_day")
     assert got.to_dicts() == expected
+    # no activity at all: no row, but the columns (build_features zero-fills the counts)
+    silent = churn.features._crm_features(crm.with_columns(pl.lit(0).alias("activities")), snaps)
+    assert silent.is_empty() and set(silent.columns) == set(got.columns)
     assert {(r["advertiser_id"], r["snapshot_day"]) for r in expected} >= {(1, snapshot_days[2])}
 
 
@@ -243,6 +248,9 @@ def test_debt_features_match_their_definition_row_by_row():
                          d + timedelta(days=30), d + timedelta(days=50)],
         "amount": [400.0, 600.0, 2000.0, -1500.0, 1500.0],
     })
+    payments = pl.concat([payments, pl.DataFrame(  # a payment without a date counts nowhere
+        {"advertiser_id": [2], "invoice_number": ["D"], "payment_date": [None], "amount": [800.0]},
+        schema=payments.schema)])
     snapshot_days = [d + timedelta(days=k) for k in (0, 7, 21, 28, 35, 49, 56, 70)]
     snaps = pl.DataFrame({"snapshot_day": snapshot_days}).with_columns(
         (pl.col("snapshot_day") - pl.duration(days=1)).alias("day"))
@@ -252,7 +260,8 @@ def test_debt_features_match_their_definition_row_by_row():
             if inv["invoice_date"] >= t:
                 continue
             paid = sum(p["amount"] for p in payments.iter_rows(named=True)
-                       if p["invoice_number"] == inv["invoice_number"] and p["payment_date"] < t)
+                       if p["invoice_number"] == inv["invoice_number"]
+                       and p["payment_date"] is not None and p["payment_date"] < t)
             left = inv["amount_total"] - paid
             is_open = left > 0.005 * abs(inv["amount_total"]) + 1.0
             dpd = (t - inv["due_date"]).days - 1

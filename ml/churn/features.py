@@ -209,7 +209,7 @@ def _crm_features(crm: pl.DataFrame | None, snaps: pl.DataFrame) -> pl.DataFrame
     counts = ("activities", "tickets", "inbound")
     c = (
         crm.with_columns(pl.col("day").cast(pl.Date))
-        .filter(pl.col("activities") > 0)
+        .filter((pl.col("activities") > 0) & pl.col("day").is_not_null())
         .group_by("advertiser_id", "day")
         .agg(pl.col(*counts, "outbound").sum())
         .sort("advertiser_id", "day")
@@ -220,8 +220,6 @@ def _crm_features(crm: pl.DataFrame | None, snaps: pl.DataFrame) -> pl.DataFrame
             .forward_fill().over("advertiser_id").alias("_last_outbound"),
         )
     )
-    if c.is_empty():
-        return None
     probe = (
         c.select(pl.col("advertiser_id").unique())
         .join(snaps.select("snapshot_day"), how="cross")
@@ -299,7 +297,9 @@ def _debt_features(
         rate.cast(pl.Float64).alias("_rate"),
     )
     pay = (
-        payments.filter(pl.col("invoice_number").is_not_null())
+        payments.filter(
+            pl.col("invoice_number").is_not_null() & pl.col("payment_date").is_not_null()
+        )
         .group_by("invoice_number", pl.col("payment_date").cast(pl.Date))
         .agg(pl.col("amount").cast(pl.Float64).sum().alias("_paid"))
     )
