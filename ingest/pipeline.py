@@ -905,16 +905,13 @@ def _ingest_batch(
 
 
 # a batch is cut at `[ingest] batch_mb` of decompressed content or this many files: small files
-# (a day of CRM activities) share one pass, large ones (a day of clicks at 100M) go two by two
+# (a day of CRM activities) share one pass, large ones (a day of clicks at 100M) go alone
 BATCH_FILES = 400
 
 
-def _plan_batches(
-    files: list[LandingFile], budget_bytes: int, min_files: int = 1
-) -> list[list[LandingFile]]:
+def _plan_batches(files: list[LandingFile], budget_bytes: int) -> list[list[LandingFile]]:
     """The files, in order, cut into batches of at most ``budget_bytes`` of decompressed
-    content, but of at least ``min_files`` files (the decode workers: files of a batch are
-    decoded side by side, so a batch of one file decodes on one core).
+    content (a single larger file is a batch of its own).
 
     By content, not by size on disk: decoding, validation and the read-ahead hold the text and
     its columns, so memory follows the content (a gzip JSON file expands about 4.5x, a click
@@ -925,16 +922,12 @@ def _plan_batches(
     | 64 MiB on disk (before) | 2,353 MiB, 10.2 s | 1,753 MiB, 6.6 s |
     | 128 MiB of content | 1,953 MiB, 10.5 s | 1,216 MiB, 6.4 s |
     | 64 MiB of content (default) | 1,209 MiB, 10.7 s | 927 MiB, 6.1-6.9 s |
-
-    In the whole 100M benchmark, one click file per batch (48 MiB each) took clicks from 228 to
-    270 s for 3 % more CPU: the two cores no longer decoded side by side. Hence ``min_files``.
     """
     groups: list[list[LandingFile]] = []
     size = 0
     for lf in files:
         n = content_size(lf.path)
-        fits = size + n <= budget_bytes or len(groups[-1] if groups else []) < min_files
-        if groups and fits and len(groups[-1]) < BATCH_FILES:
+        if groups and size + n <= budget_bytes and len(groups[-1]) < BATCH_FILES:
             groups[-1].append(lf)
             size += n
         else:
@@ -1105,7 +1098,7 @@ def _ingest(
         files = [f for f in files if f.day in wanted]
     lookups = _Lookups(con)
     state = _delivery_state(con, source)
-    groups = _plan_batches(files, settings.ingest.batch_mb << 20, workers(settings))
+    groups = _plan_batches(files, settings.ingest.batch_mb << 20)
     # Read ahead: while a batch is validated, deduplicated, written and committed here, the
     # next one is read from disk and decoded on a worker thread (reading has no side effect,
     # so commits, their order and crash points are exactly as without it). One batch ahead

@@ -225,8 +225,7 @@ def test_content_size_reads_the_gzip_trailer(tmp_path):
 def test_batches_are_cut_by_decompressed_content(tmp_path):
     """Highly compressible files are batched by what they hold once decoded: three 40 KB
     texts (a few hundred bytes each on disk) under a 100 KB budget make two batches, in order;
-    a file larger than the budget is a batch of its own, unless a batch needs a second file
-    for the second decode worker."""
+    a file larger than the budget is a batch of its own."""
     folder = tmp_path / "tracker" / "clicks"
     folder.mkdir(parents=True)
     for day, rows in ((20, 4_000), (21, 4_000), (22, 4_000), (23, 20_000)):
@@ -235,6 +234,3 @@ def test_batches_are_cut_by_decompressed_content(tmp_path):
     assert sum(f.size for f in files) < 10_000
     batches = _plan_batches(files, 100_000)
     assert [[f.day.day for f in b] for b in batches] == [[20, 21], [22], [23]]
-    # at least two files a batch (two decode workers), whatever their size
-    batches = _plan_batches(files, 100_000, min_files=2)
-    assert [[f.day.day for f in b] for b in batches] == [[20, 21], [22, 23]]
