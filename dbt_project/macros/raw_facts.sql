@@ -240,11 +240,12 @@
         {#- a table built before the model stored its watermark (an upgrade) is rebuilt whole -#}
         {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
                          if is_incremental() else [] -%}
-        {%- set same_inputs = version is none or ('_inputs_version' in stored and run_query(
-                "select max(_inputs_version) from " ~ this).columns[0].values()[0] == version) -%}
-        {%- if '_observed_at' in stored and same_inputs -%}
-            {%- set old = run_query("select cast(max(_observed_at) as " ~ dbt.type_string() ~ ") from " ~ this).columns[0].values()[0] -%}
-            {%- if old is not none -%}
+        {#- and so is one stored for other inputs than today's (version): one query reads both -#}
+        {%- if '_observed_at' in stored and (version is none or '_inputs_version' in stored) -%}
+            {%- set got = run_query("select cast(max(_observed_at) as " ~ dbt.type_string() ~ "), "
+                ~ ("max(_inputs_version)" if version is not none else "null") ~ " from " ~ this).rows[0] -%}
+            {%- set old = got[0] -%}
+            {%- if old is not none and (version is none or got[1] == version) -%}
                 {#- (dataset, day) for every reporting day touched by any version of a partition
                     observed since the watermark; the spread is applied here, not in SQL -#}
                 {%- set touched_sql -%}
