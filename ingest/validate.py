@@ -192,9 +192,10 @@ def validate(
     of a column holding it per row (a batch of files); a timestamp at or after it is in the
     future for that file (reading 7). ``carry`` columns pass through unchanged.
 
-    Two passes keep it fast: all rows get typed columns and one "any check failed" flag (one
-    lazy query, common subexpressions shared); only the failing rows, normally few, get the
-    first failing check's reason, field and raw value.
+    Two passes keep it fast: all rows get typed columns and one "any check failed" flag in
+    one lazy query (a timestamp parsed for its check and for its typed value is parsed once:
+    common subexpressions are shared); only the failing rows, normally few, get the first
+    failing check's reason, field and raw value.
     """
     typed_exprs = []
     failures: list[tuple[pl.Expr, str, str]] = []
@@ -203,14 +204,14 @@ def validate(
         typed_exprs.append(typed)
         failures += [(cond, reason, f.src) for cond, reason in checks]
     any_fail = pl.any_horizontal([cond.fill_null(False) for cond, _, _ in failures])
-    flagged = frame.lazy().with_columns(any_fail.alias("_bad")).collect()
-    bad_mask = flagged["_bad"]
-    n_bad = int(bad_mask.sum())
     typed_all = (
-        flagged.lazy()
-        .select(pl.col("_source_line"), *[pl.col(c) for c in carry], *typed_exprs, pl.col("_bad"))
+        frame.lazy()
+        .select(pl.col("_source_line"), *[pl.col(c) for c in carry], *typed_exprs,
+                any_fail.alias("_bad"))
         .collect()
     )
+    bad_mask = typed_all["_bad"]
+    n_bad = int(bad_mask.sum())
     good = typed_all.filter(~pl.col("_bad")).drop("_bad").with_columns(
         pl.lit(None, dtype=pl.String).alias("_reason"),
         pl.lit(None, dtype=pl.String).alias("_field"),
@@ -218,7 +219,7 @@ def validate(
     )
     if n_bad == 0:
         return good
-    raw_bad = flagged.filter(bad_mask)
+    raw_bad = frame.filter(bad_mask)
     reason = field = value = pl.lit(None, dtype=pl.String)
     for cond, why, src in reversed(failures):
         is_list = raw_bad.schema[src] == pl.List(pl.String)

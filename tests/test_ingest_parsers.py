@@ -195,6 +195,24 @@ def test_json_values_and_types_are_extracted_exactly():
     assert got.bad["_source_line"].to_list() == [3] and got.bad["reason"][0] == "invalid_json"
 
 
+@pytest.mark.parametrize("repeats", [1, 40])  # nearly distinct values; few distinct values
+def test_personal_data_hash_is_the_keyed_sha256_of_each_value(repeats: int):
+    """Both hashing paths (row by row, and once per distinct value) give exactly
+    SHA-256(key ‖ utf8(value)) per row; null and empty give null; a list hashes its elements."""
+    import polars as pl
+
+    from ingest.pii import hash_list_series, hash_series
+
+    key = "ключ-key".encode()
+    values = ["10.0.0.1", "", None, "Иван Петров", "Mozilla/5.0 (X11; Linux x86_64)", "é" * 90]
+    expected = [keyed_hash_hex(v, key) if v else None for v in values] * repeats
+    assert hash_series(pl.Series("ip", values * repeats), key).to_list() == expected
+
+    emails = pl.Series("e", [["a@x.ru", None, "b@y.ru"], [], None] * repeats)
+    want = [[keyed_hash_hex("a@x.ru", key), keyed_hash_hex("b@y.ru", key)], [], None]
+    assert hash_list_series(emails, key).to_list() == want * repeats
+
+
 @pytest.mark.parametrize("lines", [3, 60_000])  # below and above the 1 MiB fast-path threshold
 @pytest.mark.parametrize("ending", ["\n", "\r\n"])
 def test_split_lines_numbers_every_physical_line(lines: int, ending: str):
