@@ -179,6 +179,8 @@ def make_world(start: date = date(2026, 1, 5), days: int = 70, seed: int = 7) ->
     later["_source_line"] = 10_000
     if later["file_day"] < start + timedelta(days=days):
         w.events.append(later)
+        # the earlier file's line is the greater one: only the file can decide the tie
+        tie["_source_line"] = 20_000
     return w
 
 
