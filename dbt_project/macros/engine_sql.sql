@@ -27,24 +27,6 @@
     array_sort(collect_set({{ expr }}))
 {%- endmacro %}
 
-{#- Aggregate: the values of `columns` on the group's row with the greatest (`order`...) tuple,
-    as a struct (read `<alias>.<column>`). One hash aggregate instead of a window that sorts
-    every row with all its columns: at 100M clicks (13.2M conversion events) 6.9 s against
-    13.4 s for the current state of every conversion. `order` must be unique within a group. -#}
-{% macro latest_by(columns, order) -%}
-    {{ return(adapter.dispatch('latest_by', 'cpa_warehouse')(columns, order)) }}
-{%- endmacro %}
-
-{% macro default__latest_by(columns, order) -%}
-    arg_max(struct_pack({% for c in columns %}{{ c }} := {{ c }}{% if not loop.last %}, {% endif %}{% endfor %}),
-            row({{ order | join(', ') }}))
-{%- endmacro %}
-
-{% macro spark__latest_by(columns, order) -%}
-    max_by(named_struct({% for c in columns %}'{{ c }}', {{ c }}{% if not loop.last %}, {% endif %}{% endfor %}),
-           struct({{ order | join(', ') }}))
-{%- endmacro %}
-
 {#- An empty array of dates (typed, so a union or coalesce with a date array works). -#}
 {% macro empty_date_array() -%}
     {{ return(adapter.dispatch('empty_date_array', 'cpa_warehouse')()) }}

@@ -9,8 +9,8 @@
     restated to the current truth (metrics.md, "Restatement"), plus the 30 days after any
     changed click partition (their conversions' click lookup may change). -#}
 {#- Built after int_clicks_daily, never beside it: the two largest queries of the build (a
-    100M-click aggregate; a 13M-event aggregate plus the click lookup) share one DuckDB memory
-    budget, and on two cores, at 100M clicks, side by side they spilled and took 165 s where one after
+    100M-click window; a 13M-event window plus the click lookup) share one DuckDB memory budget,
+    and on two cores, at 100M clicks, side by side they spilled and took 165 s where one after
     the other takes 35 s + 70 s (benchmarks/notes.md). An ordering only: nothing is read from it. -#}
 -- depends_on: {{ ref('int_clicks_daily') }}
 {%- set plan = conversions_plan() -%}
@@ -23,28 +23,20 @@ with events as (
     where {{ plan_filter(plan, 'created_at', 'created_day', 'file_day') }}
 ),
 
-{%- set state_columns = ['click_id', 'offer_id', 'advertiser_id', 'publisher_id', 'goal', 'status',
-    'created_at', 'updated_at', 'created_day', 'currency', 'revenue', 'payout', 'revenue_rub',
-    'payout_rub', 'file_day'] %}
-latest as (
+ranked as (
     select
-        conversion_id,
-        count(*)         as status_events,
-        min(updated_at)  as first_seen_at,
-        {{ latest_by(state_columns, ['updated_at', 'file_day', 'source_file', 'source_line']) }} as event
+        *,
+        count(*) over (partition by conversion_id)  as status_events,
+        min(updated_at) over (partition by conversion_id) as first_seen_at,
+        row_number() over (
+            partition by conversion_id
+            order by updated_at desc, file_day desc, source_file desc, source_line desc
+        ) as recency
     from events
-    group by conversion_id
 ),
 
 current_state as (
-    select
-        conversion_id,
-        {%- for c in state_columns %}
-        event.{{ c }} as {{ c }},
-        {%- endfor %}
-        status_events,
-        first_seen_at
-    from latest
+    select * from ranked where recency = 1
 ),
 
 clicks as (
