@@ -438,13 +438,21 @@ def render(report: dict, notes: str = "") -> str:
             out += [
                 f"With DuckDB's memory budget fixed at {budget['long']['memory_limit']} in "
                 "every stage (`[duckdb] memory_limit`; the full pipeline once more at each "
-                "length, on the whole history):",
+                f"length, on the whole history{_dbt_threads_note(budget)}):",
                 "",
                 *history_table(budget["long"]["full"], budget["short"]["full"]),
             ]
     if notes:
         out += [notes.rstrip(), ""]
     return "\n".join(out)
+
+
+def _dbt_threads_note(budget: dict) -> str:
+    """", dbt with N thread(s)": the threads dbt's nodes ran on (older reports lack it)."""
+    threads = budget["long"]["full"].get("dbt", {}).get("detail", {}).get("threads_used")
+    if not isinstance(threads, int):
+        return ""
+    return f"; dbt with {threads} thread{'s' if threads != 1 else ''}"
 
 
 def history_ratios(long_run: dict, short_run: dict) -> dict[str, float]:
