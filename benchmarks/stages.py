@@ -33,11 +33,11 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
 
 
 def dbt_command(
-    settings: Settings, scratch: Path, target: str = "duckdb", threads: int | None = None
+    settings: Settings, scratch: Path, target: str = "duckdb"
 ) -> tuple[list[str], dict[str, str]]:
     """The `dbt build` the orchestrator runs on ``target`` (a profiles.yml output: duckdb or
     spark), with target/log folders outside the repository (other runs of the project may be
-    using dbt_project/target at the same time). ``threads``: instead of the profile's."""
+    using dbt_project/target at the same time)."""
     from ingest.settings import REPO_ROOT
 
     dbt = Path(sys.executable).parent / "dbt"
@@ -53,7 +53,6 @@ def dbt_command(
         str(project),
         "--target",
         target,
-        *(["--threads", str(threads)] if threads else []),
     ]
     suffix = "" if target == "duckdb" else f"_{target}"
     env = {

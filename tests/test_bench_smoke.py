@@ -96,13 +96,13 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
         for stage, cost in budget["full"].items():
             assert cost["returncode"] == 0, f"budget {length} {stage}: {cost.get('failed_log')}"
             assert cost["detail"]["duckdb_memory_limit"] == "200MB", (length, stage)
-        assert budget["full"]["dbt"]["detail"]["threads_used"] == 1, length  # one query at a time
-    assert run["full"]["dbt"]["detail"]["threads_used"] == 2  # the profile's threads
+        assert budget["full"]["dbt"]["detail"]["threads_used"] == 2, length  # the profile's
+    assert run["full"]["dbt"]["detail"]["threads_used"] == 2
     budget_clicks = check["budget"]["long"]["full"]["ingest"]["detail"]["sources"]["clicks"]
     assert budget_clicks["rows_read"] == world_clicks  # the whole history, nothing held back
 
     text = out.read_text()
-    assert "With DuckDB's memory budget fixed at 200MB" in text and "dbt with 1 thread)" in text
+    assert "With DuckDB's memory budget fixed at 200MB" in text and "dbt with 2 threads)" in text
     assert "## dbt build on both engines" in text
     assert "## Targets" in text and "### Incremental run after one new day" in text
     assert f"{world_clicks:,}" in text

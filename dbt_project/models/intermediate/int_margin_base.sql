@@ -4,6 +4,12 @@
     the days that table has just rebuilt; the whole table when the offer catalogue changed
     (offers_version: a snapshot can change the category of past days). -#}
 -- depends_on: {{ ref('stg_offers') }}
+{#- Built after int_offer_daily, never beside it: each joins the daily conversions to the offers'
+    daily state, and side by side under a small DuckDB budget (`[duckdb] memory_limit`, shared
+    by the queries of one build) they ran out of it together at 10M clicks, at 128MB and at
+    192MB, while each alone fits (benchmarks/notes.md). An ordering only, like int_conversions
+    after int_clicks_daily: nothing is read from it. -#}
+-- depends_on: {{ ref('int_offer_daily') }}
 {%- set offers = offers_version() -%}
 {%- set plan = conversions_plan(offers) -%}
 {{ config(fact_config('day', "{{ conversions_plan_delete('day', offers_version()) }}")) }}
