@@ -195,6 +195,36 @@ def test_json_values_and_types_are_extracted_exactly():
     assert got.bad["_source_line"].to_list() == [3] and got.bad["reason"][0] == "invalid_json"
 
 
+def test_json_keys_are_accounted_per_file():
+    """Unexpected keys are reported for the file they occur in, whichever record has them (one
+    record of many; a repeated key is not unexpected); a required key absent from every record
+    of a file rejects that file only; a file of bad lines only is neither."""
+    import polars as pl
+
+    from ingest.readers.jsonl import read_json_records
+
+    files = {
+        "plain": ['{"a": 1, "b": 2}', '{"a": 3}'],
+        "one_extra": ['{"a": 1, "b": 2}'] * 3 + ['{"a": 1, "zz": 0}', '{"b": 1, "a": 2}'],
+        "repeated": ['{"a": 1, "a": 2, "b": 3}'],
+        "no_a": ['{"b": 1, "y": 2}', '{"b": 2}'],
+        "bad_only": ["nope", "[1]"],
+    }
+    lines = pl.DataFrame(
+        [(f, i, t) for f, texts in files.items() for i, t in enumerate(texts, start=1)],
+        schema={"_source_file": pl.String, "_source_line": pl.Int64, "_text": pl.String},
+        orient="row",
+    )
+    got = read_json_records(lines, expected=["a", "b"], required=["a"], list_fields=[],
+                            extra_sql={}, raw_line_hash=lambda s: s)
+    assert got.extra_columns == {"plain": [], "one_extra": ["zz"], "repeated": [],
+                                 "no_a": ["y"]}
+    assert {f: r.reason for f, r in got.rejected.items()} == {"no_a": "missing_column"}
+    assert got.rows_read == {f: len(t) for f, t in files.items()}
+    assert sorted(got.frame["_source_file"].unique()) == ["one_extra", "plain", "repeated"]
+    assert got.bad["_source_file"].to_list() == ["bad_only", "bad_only"]
+
+
 @pytest.mark.parametrize("repeats", [1, 40])  # nearly distinct values; few distinct values
 def test_personal_data_hash_is_the_keyed_sha256_of_each_value(repeats: int):
     """Both hashing paths (row by row, and once per distinct value) give exactly

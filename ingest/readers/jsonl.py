@@ -64,7 +64,7 @@ def read_json_records(
     raw_line_hash,
 ) -> JsonBatch:
     """Extract ``expected`` keys from numbered JSON texts (``_source_file``, ``_source_line``,
-    ``_text``) of one or more files, in three vectorised DuckDB queries for the whole batch.
+    ``_text``) of one or more files, in one vectorised DuckDB scan for the whole batch.
 
     Lines that are not a JSON object are ``invalid_json`` rows. A required key absent from
     every record of a file rejects that file (``missing_column``); keys nobody expects are
@@ -72,22 +72,17 @@ def read_json_records(
     """
     lines = lines.filter(pl.col("_text").str.strip_chars() != "")
     rows_read = dict(lines.group_by("_source_file").len().iter_rows())
-    with registered(lines.to_arrow()) as (con, name):
-        checked = pl.from_arrow(
-            con.sql(
-                "SELECT _source_file, _source_line, _text, json_valid(_text) AND "
-                "json_type(CASE WHEN json_valid(_text) THEN _text END) = 'OBJECT' AS _ok "
-                f"FROM {name}"
-            ).to_arrow_table()
-        )
-    assert isinstance(checked, pl.DataFrame)
-    good = checked.filter(pl.col("_ok")).select("_source_file", "_source_line", "_text")
-    bad_lines = checked.filter(~pl.col("_ok"))
-    # all paths at once per JSON function (one parse of the record each): the scalar text
-    # and the JSON type of every key; list fields also extract their JSON value (``_v``)
-    # and take its elements. Parsing each extracted value again per key cost 3x more.
+    # One scan, each JSON function once per record: whether the line is an object (``try``:
+    # one parse, where json_valid plus json_type took two and cost 4x), the scalar text and
+    # JSON type of every expected key at once (list fields also their JSON value ``_v``),
+    # and the record's number of keys. Only a record with more keys than expected ones
+    # present (an unexpected or repeated key, rare) has its key names read, in a second
+    # query over those records alone. Bad lines keep their text for the quarantine's hash.
     paths = ", ".join("'$.\"" + k.replace("'", "''") + "\"'" for k in expected)
-    cols = ["_source_file", "_source_line"]
+    cols = ["_source_file", "_source_line", "_ok",
+            "CASE WHEN NOT _ok THEN _text END AS _bad_text",
+            "CASE WHEN _nkeys > len(list_filter(_t, lambda x: x IS NOT NULL)) THEN _text END"
+            " AS _more_keys"]
     for i, key in enumerate(expected, start=1):
         if key in list_fields:
             v = f"_v[{i}]"
@@ -96,23 +91,39 @@ def read_json_records(
             value = f"CASE WHEN _t[{i}] NOT IN ('OBJECT', 'ARRAY') THEN _s[{i}] END"
         cols.append(f'{value} AS "{key}"')
         cols.append(f'_t[{i}] AS "{key}__t"')
-    cols += [f'{sql} AS "{col}"' for col, sql in extra_sql.items()]
-    values = f"json_extract_string(_text, [{paths}]) AS _s, json_type(_text, [{paths}]) AS _t"
+    cols += [f'CASE WHEN _ok THEN {sql} END AS "{col}"' for col, sql in extra_sql.items()]
+    values = [f"CASE WHEN _ok THEN json_extract_string(_text, [{paths}]) END AS _s",
+              f"CASE WHEN _ok THEN json_type(_text, [{paths}]) END AS _t",
+              "CASE WHEN _ok THEN len(json_keys(_text)) END AS _nkeys"]
     if list_fields:
-        values += f", json_extract(_text, [{paths}]) AS _v"
-    with registered(good.to_arrow()) as (con, name):
-        frame = pl.from_arrow(
+        values.append(f"CASE WHEN _ok THEN json_extract(_text, [{paths}]) END AS _v")
+    with registered(lines.to_arrow()) as (con, name):
+        scanned = pl.from_arrow(
             con.sql(
-                f"SELECT {', '.join(cols)} FROM (SELECT *, {values} FROM {name})"
+                f"SELECT {', '.join(cols)} FROM (SELECT *, {', '.join(values)} FROM "
+                f"(SELECT *, coalesce(try(json_type(_text)) = 'OBJECT', false) AS _ok "
+                f"FROM {name}))"
             ).to_arrow_table()
         )
-        keys = con.sql(
-            f"SELECT DISTINCT _source_file, unnest(json_keys(_text)) AS k FROM {name}"
-        ).fetchall()
-    assert isinstance(frame, pl.DataFrame)
-    present: dict[str, set[str]] = {}
-    for file, k in keys:
-        present.setdefault(file, set()).add(k)
+    assert isinstance(scanned, pl.DataFrame)
+    bad_lines = scanned.filter(~pl.col("_ok")).select(
+        "_source_file", "_source_line", pl.col("_bad_text").alias("_text"))
+    frame = scanned.filter(pl.col("_ok"))
+    more = frame.filter(pl.col("_more_keys").is_not_null()).select(
+        "_source_file", pl.col("_more_keys").alias("_text"))
+    frame = frame.drop("_ok", "_bad_text", "_more_keys")
+    present: dict[str, set[str]] = {
+        file: {k for k, seen in zip(expected, flags, strict=True) if seen}
+        for file, *flags in frame.group_by("_source_file").agg(
+            pl.col(f"{k}__t").is_not_null().any() for k in expected).iter_rows()
+    }
+    if more.height:
+        with registered(more.to_arrow()) as (con, name):
+            keys = con.sql(
+                f"SELECT DISTINCT _source_file, unnest(json_keys(_text)) AS k FROM {name}"
+            ).fetchall()
+        for file, k in keys:
+            present[file].add(k)
     extra = {f: sorted(ks - set(expected)) for f, ks in present.items()}
     rejected: dict[str, FileRejected] = {}
     for file, ks in present.items():
