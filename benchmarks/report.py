@@ -51,6 +51,13 @@ def derive(result: dict) -> dict:
         out["floor_seconds"] = floor["seconds"]
         out["pipeline_over_floor"] = round(out["full_seconds"] / floor["seconds"], 2)
         out["ingest_dbt_over_floor"] = round(out["full_ingest_dbt_seconds"] / floor["seconds"], 2)
+    landing = result.get("landing_floor", {})
+    if landing.get("returncode") == 0 and landing["seconds"] > 0:
+        out["landing_floor_seconds"] = landing["seconds"]
+        if "floor_seconds" in out:
+            out["landing_over_floor"] = round(landing["seconds"] / out["floor_seconds"], 2)
+        if full.get("ingest", {}).get("returncode") == 0:
+            out["ingest_over_landing"] = round(full["ingest"]["seconds"] / landing["seconds"], 2)
     cpu_full, cpu_full_id = _cpu_total(full), _cpu_total(full, ("ingest", "dbt"))
     cpu_inc_id = _cpu_total(inc, ("ingest", "dbt")) if inc else None
     cpu_floor = floor.get("cpu_seconds", -1) if floor.get("returncode") == 0 else -1
@@ -421,6 +428,16 @@ def render(report: dict, notes: str = "") -> str:
                 f"Floor: {f['seconds']:.1f} s (load {f['load_at_start']:.1f}), "
                 f"peak {f['peak_rss_mib']:.0f} MiB, "
                 f"{f.get('detail', {}).get('mart_rows', '?')} offer × day rows.",
+                "",
+            ]
+        if r.get("landing_floor"):
+            lf, d = r["landing_floor"], derive(r)
+            out += [
+                f"Landing floor (the same tracker files only read, typed and written as Parquet "
+                f"with Polars; benchmarks/floor.py): {lf['seconds']:.1f} s, "
+                f"{d.get('landing_over_floor', NAN):.2f} × the floor; the ingestion took "
+                f"{d.get('ingest_over_landing', NAN):.2f} × it (every source, with validation, "
+                f"hashing, deduplication and lineage).",
                 "",
             ]
     hc = report.get("history_check")

@@ -122,7 +122,7 @@ def _publish(settings: Settings, run_id: str) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("stage", choices=["ingest", "ml", "alerts", "publish", "floor"])
+    parser.add_argument("stage", choices=["ingest", "ml", "alerts", "publish", "floor", "landing"])
     parser.add_argument("--landing", type=Path, required=True)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--result", type=Path, required=True)
@@ -138,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         result = _alerts(settings, args.run_id)
     elif args.stage == "publish":
         result = _publish(settings, args.run_id)
+    elif args.stage == "landing":
+        from benchmarks.floor import run_landing
+
+        result = run_landing(settings)
     else:
         from benchmarks.floor import run_floor
 

@@ -67,10 +67,17 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
     floor = run["floor"]
     assert floor["returncode"] == 0 and floor["detail"]["clicks"] == world_clicks
     assert floor["detail"]["mart_rows"] > 0
+    landing = run["landing_floor"]  # every tracker row read and written, nothing else
+    events = run["world_counts"]["conversion_events"]
+    assert landing["returncode"] == 0
+    assert (landing["detail"]["clicks"], landing["detail"]["conversion_events"]) == (
+        world_clicks, events)
+    assert not (tmp_path / "work" / "tiny-150d" / "floor_data").exists()  # Parquet removed
 
     derived = report["derived"]["tiny-150d"]
     assert derived["completed"] and derived["incremental_share_ingest_dbt"] > 0
     assert derived["pipeline_over_floor"] > 0
+    assert derived["landing_over_floor"] > 0 and derived["ingest_over_landing"] > 0
     assert run["warehouse_bytes"] > 0 and run["raw_parquet_bytes"] > 0
     assert report["machine"]["cores"] >= 1 and report["machine"]["versions"]["duckdb"]
 
@@ -103,7 +110,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_world(tmp_path: Path) -> None:
 
     text = out.read_text()
     assert "With DuckDB's memory budget fixed at 200MB" in text and "dbt with 2 threads)" in text
-    assert "## dbt build on both engines" in text
+    assert "## dbt build on both engines" in text and "Landing floor (" in text
     assert "## Targets" in text and "### Incremental run after one new day" in text
     assert f"{world_clicks:,}" in text
 
