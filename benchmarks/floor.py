@@ -20,6 +20,8 @@ import polars as pl
 
 from ingest.readers.text import gunzip
 from ingest.settings import Settings
+from ingest.sources import SOURCES
+from ingest.validate import TS_ISO_FORMAT
 
 CLICK_TYPES = {
     "click_id": "VARCHAR",
@@ -110,32 +112,29 @@ def run_floor(settings: Settings) -> dict[str, object]:
     return {"mart_rows": rows, "clicks": int(clicks or 0), "query_seconds": round(seconds, 2)}
 
 
-# The contract's columns as the bare landing types them (timestamps parsed, flags as integers).
-LANDING_CLICKS = {
-    "click_id": pl.String, "ts": pl.String, "offer_id": pl.Int64, "publisher_id": pl.Int64,
-    "source": pl.String, "sub_id": pl.String, "country": pl.String, "device": pl.String,
-    "os": pl.String, "ip": pl.String, "user_agent": pl.String, "is_unique": pl.Int8,
-    "is_bot": pl.Int8,
-}
-LANDING_CONVERSIONS = {
-    "conversion_id": pl.String, "click_id": pl.String, "offer_id": pl.Int64,
-    "advertiser_id": pl.Int64, "publisher_id": pl.Int64, "goal": pl.String,
-    "status": pl.String, "created_at": pl.String, "updated_at": pl.String,
-    "revenue": pl.Float64, "payout": pl.Float64, "currency": pl.String, "sub_id": pl.String,
-    "country": pl.String, "comment": pl.String,
-}
-_TS = "%Y-%m-%dT%H:%M:%SZ"
+# How a bare landing types the contract's fields: numbers and flags parsed while reading,
+# timestamps right after, everything else kept as text.
+_LANDING_TYPES = {"int": pl.Int64, "money": pl.Float64, "bool01": pl.Int8}
+
+
+def _landing_schema(source: str) -> tuple[dict[str, pl.DataType], list[str]]:
+    """(columns with their types, timestamp columns) of a tracker source, from its contract
+    in :mod:`ingest.sources`, so the landing floor reads exactly the columns ingestion reads."""
+    fields = SOURCES[source].fields
+    return ({f.src: _LANDING_TYPES.get(f.kind, pl.String) for f in fields},
+            [f.src for f in fields if f.kind == "ts_iso"])
 
 
 def _land_file(path: Path, out: Path) -> int:
     """One tracker file as one typed Parquet file (the ingestion's compression); its rows."""
     data = gunzip(path.read_bytes())
     if path.name.startswith("clicks_"):
-        frame = pl.read_csv(data, schema=LANDING_CLICKS).with_columns(
-            pl.col("ts").str.to_datetime(_TS, time_unit="us"))
+        schema, timestamps = _landing_schema("clicks")
+        frame = pl.read_csv(data, schema=schema)
     else:
-        frame = pl.read_ndjson(io.BytesIO(data), schema=LANDING_CONVERSIONS).with_columns(
-            pl.col("created_at", "updated_at").str.to_datetime(_TS, time_unit="us"))
+        schema, timestamps = _landing_schema("conversions")
+        frame = pl.read_ndjson(io.BytesIO(data), schema=schema)
+    frame = frame.with_columns(pl.col(timestamps).str.to_datetime(TS_ISO_FORMAT, time_unit="us"))
     frame.write_parquet(out, compression="zstd", compression_level=1, statistics=True)
     return frame.height
 

@@ -232,12 +232,11 @@ def run_scale(
             result["incremental_day"] = last_day
             result["incremental"] = _pipeline(world, data, scratch, "incremental", day=last_day)
     if with_floor:  # the engine's floor, then the landing floor (benchmarks/floor.py)
-        for stage in ("floor", "landing"):
-            floor_data = scratch / "floor_data"
+        floor_data = scratch / "floor_data"
+        for stage, key in (("floor", "floor"), ("landing", "landing_floor")):
             cost, detail = _stage(stage, world, floor_data, scratch, tag="floor")
             shutil.rmtree(floor_data, ignore_errors=True)  # the landing's Parquet: GBs at 100M
-            result[stage if stage == "floor" else "landing_floor"] = {
-                **cost.as_dict(), "detail": detail}
+            result[key] = {**cost.as_dict(), "detail": detail}
             print(f"  {stage:<12} {cost.seconds:>9.1f} s  peak {cost.peak_rss_mib:>8.0f} MiB",
                   flush=True)
     result["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")

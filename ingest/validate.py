@@ -16,6 +16,7 @@ import polars as pl
 
 INT_TYPES = ("BIGINT", "UBIGINT")
 NUM_TYPES = ("BIGINT", "UBIGINT", "DOUBLE")
+TS_ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # the contract's ISO timestamps, always UTC
 _RU_NUM_RE = r"^-?[0-9]+(,[0-9]+)?$"
 _MAX_UNIX = 4_102_444_800  # 2100-01-01: a larger "Unix seconds" value is not a timestamp
 
@@ -120,7 +121,7 @@ def _checks(
             checks.append((present & (num == 0), "unparsable_number"))
         typed = num
     elif f.kind == "ts_iso":
-        ts = s.str.to_datetime("%Y-%m-%dT%H:%M:%SZ", strict=False, time_unit="us")
+        ts = s.str.to_datetime(TS_ISO_FORMAT, strict=False, time_unit="us")
         checks.append((present & ts.is_null(), "unparsable_date"))
         typed = ts
     elif f.kind in ("date_iso", "date_ru"):
